@@ -1,0 +1,156 @@
+/*
+ * admin.c: the admin API (see admin.h).
+ *
+ *   GET  /_sagemock/health   {"status":"ok","version":...}
+ *   GET  /_sagemock/clock    {"now": epoch seconds, "rate": r, "paused": bool}
+ *   POST /_sagemock/clock    any of {"set": epoch seconds, "advance": seconds, "rate": r},
+ *                            applied in that order, all or nothing; answers the new clock
+ *   POST /_sagemock/reset    removes every job and tag, loads the start-up fixtures again and
+ *                            restores the start-up clock rate (time itself never goes back)
+ */
+#include "admin.h"
+#include "boot.h"
+#include "clock.h"
+#include "config.h"
+#include "errors.h"
+#include "reply.h"
+#include "../store/store.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+static pthread_mutex_t clock_change = PTHREAD_MUTEX_INITIALIZER;
+
+static cJSON *clock_json(const sm_clock *c, int64_t now_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToObject(o, "now", reply_time(now_ms)) ||
+        !cJSON_AddNumberToObject(o, "rate", c->rate) ||
+        !cJSON_AddBoolToObject(o, "paused", c->rate == 0)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int health(sm_req *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "status", "ok");
+        cJSON_AddStringToObject(o, "version", SAGEMOCK_VERSION);
+    }
+    return reply_admin(r, 200, o);
+}
+
+static int number_member(const cJSON *in, const char *name, double *out, int *present)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, name);
+    *present = v != NULL;
+    if (!v) return SM_OK;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return SM_EINVAL;
+    *out = v->valuedouble;
+    return SM_OK;
+}
+
+static int clock_change_req(sm_req *r)
+{
+    cJSON *in = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    if (!cJSON_IsObject(in)) {
+        cJSON_Delete(in);
+        return reply_admin_error(r, 400,
+                                 "expected a JSON object with any of \"set\" (epoch seconds), "
+                                 "\"advance\" (seconds) and \"rate\" (0 pauses)");
+    }
+    double set = 0, adv = 0, rate = 0;
+    int has_set, has_adv, has_rate;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, in)
+    {
+        if (strcmp(m->string, "set") && strcmp(m->string, "advance") && strcmp(m->string, "rate")) {
+            reply_admin_error(r, 400, "unknown member \"%s\": expected set, advance or rate",
+                              m->string);
+            cJSON_Delete(in);
+            return SM_ERR;
+        }
+    }
+    int bad = number_member(in, "set", &set, &has_set) | number_member(in, "advance", &adv, &has_adv) |
+              number_member(in, "rate", &rate, &has_rate);
+    cJSON_Delete(in);
+    if (bad) return reply_admin_error(r, 400, "set, advance and rate must be numbers");
+    if (!has_set && !has_adv && !has_rate)
+        return reply_admin_error(r, 400, "give at least one of set, advance and rate");
+
+    pthread_mutex_lock(&clock_change);
+    sm_clock c = clock_global_get();
+    int64_t now = clock_now(r->wall_ms);
+    const char *err = NULL;
+    if (has_set && clock_set(&c, r->wall_ms, (int64_t)llround(set * 1000.0)) != SM_OK)
+        err = "set must be an epoch time (seconds) not earlier than the clock's now: the clock "
+              "never goes back";
+    else if (has_adv && (adv < 0 || clock_advance(&c, r->wall_ms, (int64_t)llround(adv * 1000.0)) != SM_OK))
+        err = "advance must be a number of seconds >= 0";
+    else if (has_rate && clock_set_rate(&c, r->wall_ms, rate) != SM_OK)
+        err = "rate must be from 0 (paused) to 1000000";
+    if (!err && boot_clock_save(&c) != SM_OK) err = "cannot persist the clock";
+    if (!err) clock_global_put(&c);
+    now = clock_now(r->wall_ms);
+    pthread_mutex_unlock(&clock_change);
+    if (err) return reply_admin_error(r, 400, "%s (now is %.3f)", err, (double)now / 1000.0);
+    return reply_admin(r, 200, clock_json(&c, now));
+}
+
+static int reset(sm_req *r)
+{
+    int rc = store_begin();
+    if (rc == SM_OK) rc = store_reset();
+    if (rc == SM_OK) rc = store_commit();
+    if (rc != SM_OK) {
+        store_rollback();
+        return reply_admin_error(r, 500, "reset failed: %s", store_errmsg());
+    }
+    pthread_mutex_lock(&clock_change);
+    sm_clock c = clock_global_get();
+    if (clock_set_rate(&c, r->wall_ms, cfg.clock_rate) == SM_OK && boot_clock_save(&c) == SM_OK)
+        clock_global_put(&c);
+    pthread_mutex_unlock(&clock_change);
+    cJSON *o = cJSON_CreateObject();
+    if (o) cJSON_AddStringToObject(o, "status", "ok");
+    return reply_admin(r, 200, o);
+}
+
+typedef struct route {
+    const char *path, *method;
+    int (*fn)(sm_req *r);
+} route;
+
+static int clock_get(sm_req *r)
+{
+    sm_clock c = clock_global_get();
+    return reply_admin(r, 200, clock_json(&c, clock_now(r->wall_ms)));
+}
+
+static const route routes[] = {
+    {"/_sagemock/clock", "GET", clock_get},
+    {"/_sagemock/clock", "POST", clock_change_req},
+    {"/_sagemock/health", "GET", health},
+    {"/_sagemock/reset", "POST", reset},
+};
+
+void admin_dispatch(sm_req *r)
+{
+    size_t n = strcspn(r->path, "?");
+    int path_known = 0;
+    r->operation = r->path;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strlen(routes[i].path) != n || strncmp(routes[i].path, r->path, n) != 0) continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, r->method) == 0) {
+            routes[i].fn(r);
+            return;
+        }
+    }
+    if (path_known) reply_admin_error(r, 405, "method %s is not allowed on %s", r->method, r->path);
+    else reply_admin_error(r, 404, "no admin endpoint %s", r->path);
+}

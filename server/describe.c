@@ -1,0 +1,195 @@
+/*
+ * describe.c: the Describe body and the List summary of a job (see describe.h).
+ */
+#include "describe.h"
+#include "model.h"
+#include "reply.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen)
+{
+    const cJSON *odc = cJSON_GetObjectItemCaseSensitive(request, "OutputDataConfig");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(odc, "S3OutputPath");
+    const cJSON *comp = cJSON_GetObjectItemCaseSensitive(odc, "CompressionType");
+    const char *p = cJSON_IsString(path) ? path->valuestring : "s3://sagemaker-output";
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/') n--;
+    int uncompressed = cJSON_IsString(comp) && strcmp(comp->valuestring, "NONE") == 0;
+    snprintf(out, outlen, "%.*s/%s/output/%s", (int)n, p, name,
+             uncompressed ? "model" : "model.tar.gz");
+}
+
+static cJSON *transitions(const lc_view *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < v->ntrans; i++) {
+        const lc_transition *t = &v->trans[i];
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "Status", lc_secondary_name(t->status)) ||
+            !cJSON_AddItemToObject(e, "StartTime", reply_time(t->start_ms)) ||
+            (t->end_ms >= 0 && !cJSON_AddItemToObject(e, "EndTime", reply_time(t->end_ms))) ||
+            !cJSON_AddStringToObject(e, "StatusMessage", t->message ? t->message : "")) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        cJSON_AddItemToArray(a, e);
+    }
+    return a;
+}
+
+static int profiling_enabled(const cJSON *request)
+{
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(request, "ProfilerConfig");
+    return pc && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "DisableProfiler"));
+}
+
+/* The members the service computes, by name; NULL when absent in this state. */
+static cJSON *computed(const char *m, const store_job *job, const lc_view *v, const cJSON *req)
+{
+    char buf[1200];
+    if (!strcmp(m, "TrainingJobName")) return cJSON_CreateString(job->name);
+    if (!strcmp(m, "TrainingJobArn")) return cJSON_CreateString(job->arn);
+    if (!strcmp(m, "ModelArtifacts")) {
+        describe_artifacts_uri(req, job->name, buf, sizeof buf);
+        cJSON *o = cJSON_CreateObject();
+        if (o && !cJSON_AddStringToObject(o, "S3ModelArtifacts", buf)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        return o;
+    }
+    if (!strcmp(m, "TrainingJobStatus")) return cJSON_CreateString(lc_primary_name(v->primary));
+    if (!strcmp(m, "SecondaryStatus")) return cJSON_CreateString(lc_secondary_name(v->secondary));
+    if (!strcmp(m, "FailureReason"))
+        return v->failure_reason ? cJSON_CreateString(v->failure_reason) : NULL;
+    if (!strcmp(m, "WarmPoolStatus")) {
+        if (v->warm_pool == LC_WP_NONE) return NULL;
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "Status", lc_warm_pool_name(v->warm_pool)) ||
+            (v->warm_pool_retained_s >= 0 &&
+             !cJSON_AddNumberToObject(o, "ResourceRetainedBillableTimeInSeconds",
+                                      (double)v->warm_pool_retained_s))) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        return o;
+    }
+    if (!strcmp(m, "CreationTime")) return reply_time(job->created_ms);
+    if (!strcmp(m, "TrainingStartTime"))
+        return v->training_start_ms >= 0 ? reply_time(v->training_start_ms) : NULL;
+    if (!strcmp(m, "TrainingEndTime"))
+        return v->training_end_ms >= 0 ? reply_time(v->training_end_ms) : NULL;
+    if (!strcmp(m, "LastModifiedTime")) return reply_time(v->last_modified_ms);
+    if (!strcmp(m, "SecondaryStatusTransitions")) return transitions(v);
+    if (!strcmp(m, "TrainingTimeInSeconds"))
+        return v->training_time_s >= 0 ? cJSON_CreateNumber((double)v->training_time_s) : NULL;
+    if (!strcmp(m, "BillableTimeInSeconds"))
+        return v->billable_time_s >= 0 ? cJSON_CreateNumber((double)v->billable_time_s) : NULL;
+    if (!strcmp(m, "ProfilingStatus"))
+        return cJSON_CreateString(profiling_enabled(req) ? "Enabled" : "Disabled");
+    return NULL;
+}
+
+/* Members the service computes even when the request happens to carry a member of that name. */
+static int is_computed(const char *m)
+{
+    static const char *const names[] = {
+        "TrainingJobName", "TrainingJobArn", "ModelArtifacts", "TrainingJobStatus",
+        "SecondaryStatus", "FailureReason", "WarmPoolStatus", "CreationTime",
+        "TrainingStartTime", "TrainingEndTime", "LastModifiedTime",
+        "SecondaryStatusTransitions", "TrainingTimeInSeconds", "BillableTimeInSeconds",
+        "ProfilingStatus"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(m, names[i])) return 1;
+    return 0;
+}
+
+static int is_required(const cJSON *shape, const char *m)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(shape, "required"))
+    {
+        if (cJSON_IsString(r) && !strcmp(r->valuestring, m)) return 1;
+    }
+    return 0;
+}
+
+/* The order in which the real service sends the members (botocore's model keeps it; the
+ * trimmed newest model is sorted by name). Members not listed follow in model order. */
+static const char *const wire_order[] = {
+    "TrainingJobName", "TrainingJobArn", "TuningJobArn", "LabelingJobArn", "AutoMLJobArn",
+    "ModelArtifacts", "TrainingJobStatus", "SecondaryStatus", "FailureReason", "HyperParameters",
+    "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig",
+    "WarmPoolStatus", "VpcConfig", "StoppingCondition", "CreationTime", "TrainingStartTime",
+    "TrainingEndTime", "LastModifiedTime", "SecondaryStatusTransitions", "FinalMetricDataList",
+    "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining", "CheckpointConfig", "TrainingTimeInSeconds",
+    "BillableTimeInSeconds", "DebugHookConfig", "ExperimentConfig", "DebugRuleConfigurations",
+    "TensorBoardOutputConfig", "DebugRuleEvaluationStatuses", "ProfilerConfig",
+    "ProfilerRuleConfigurations", "ProfilerRuleEvaluationStatuses", "ProfilingStatus",
+    "RetryStrategy", "Environment"};
+#define NWIRE ((int)(sizeof wire_order / sizeof wire_order[0]))
+
+static int in_wire_order(const char *m)
+{
+    for (int i = 0; i < NWIRE; i++)
+        if (!strcmp(wire_order[i], m)) return 1;
+    return 0;
+}
+
+/* Move member m (computed, or taken from the request) into out. 0, or -1 when a required
+ * member could not be built (allocation failure). */
+static int emit(cJSON *out, const char *m, const cJSON *shape, const store_job *job,
+                const lc_view *v, cJSON *req)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), m))
+        return 0;
+    cJSON *val = is_computed(m) ? computed(m, job, v, req)
+                                : cJSON_DetachItemFromObjectCaseSensitive(req, m);
+    if (val) return cJSON_AddItemToObject(out, m, val) ? 0 : -1;
+    return is_required(shape, m) ? -1 : 0;
+}
+
+cJSON *describe_job(const store_job *job, const lc_view *v)
+{
+    const cJSON *shape = model_shape(model_output_shape("DescribeTrainingJob"));
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    cJSON *req = cJSON_Parse(job->request ? job->request : "");
+    cJSON *out = cJSON_CreateObject();
+    int bad = !members || !cJSON_IsObject(req) || !out;
+    for (int i = 0; !bad && i < NWIRE; i++) bad = emit(out, wire_order[i], shape, job, v, req);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, members)
+    {
+        if (!bad && !in_wire_order(m->string)) bad = emit(out, m->string, shape, job, v, req);
+    }
+    cJSON_Delete(req);
+    if (bad) {
+        cJSON_Delete(out);
+        return NULL;
+    }
+    return out;
+}
+
+cJSON *describe_summary(const store_job *job)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *wp = job->warm_pool[0] ? cJSON_CreateObject() : NULL;
+    if (!o || (job->warm_pool[0] && (!wp || !cJSON_AddStringToObject(wp, "Status", job->warm_pool))) ||
+        !cJSON_AddStringToObject(o, "TrainingJobName", job->name) ||
+        !cJSON_AddStringToObject(o, "TrainingJobArn", job->arn) ||
+        !cJSON_AddItemToObject(o, "CreationTime", reply_time(job->created_ms)) ||
+        (job->end_ms >= 0 && !cJSON_AddItemToObject(o, "TrainingEndTime", reply_time(job->end_ms))) ||
+        !cJSON_AddItemToObject(o, "LastModifiedTime", reply_time(job->last_modified_ms)) ||
+        !cJSON_AddStringToObject(o, "TrainingJobStatus", job->status) ||
+        !cJSON_AddStringToObject(o, "SecondaryStatus", job->secondary)) {
+        cJSON_Delete(o);
+        cJSON_Delete(wp);
+        return NULL;
+    }
+    if (wp) cJSON_AddItemToObject(o, "WarmPoolStatus", wp);
+    return o;
+}

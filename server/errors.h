@@ -1,0 +1,19 @@
+/*
+ * errors.h: the one vocabulary of return codes for every module of sagemock.
+ *
+ * Functions return 0 on success or one of these negative codes; they never exit() and never
+ * print. Whoever finally answers the client turns a code into an AWS error (reply.c).
+ */
+#ifndef SM_ERRORS_H
+#define SM_ERRORS_H
+
+#define SM_OK 0
+#define SM_ERR -1       /* generic failure (already reported where it happened) */
+#define SM_ENOMEM -2    /* allocation failed */
+#define SM_ENOTFOUND -3 /* no such job / tag / row */
+#define SM_EEXIST -4    /* unique key already taken */
+#define SM_ESTORE -5    /* SQLite said no */
+#define SM_EINVAL -6    /* caller passed something malformed */
+#define SM_ESTATE -7    /* the job is not in a state that allows this */
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * jobs.c: stored job -> plan -> view, events, materialised state and ARNs (see jobs.h).
+ */
+#include "jobs.h"
+#include "config.h"
+#include "errors.h"
+#include "scenario.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+jobs_ctx *jobs_ctx_new(void)
+{
+    return calloc(1, sizeof(jobs_ctx));
+}
+
+void jobs_ctx_free(jobs_ctx *c)
+{
+    free(c);
+}
+
+static const char *const event_names[] = {[LC_EV_STOP] = "stop", [LC_EV_KEEP_ALIVE] = "keepAlive"};
+
+/* Events are stored as [{"kind":"stop","at":ms,"value":n}, ...] in the order received. */
+static int parse_events(const char *text, jobs_ctx *c)
+{
+    c->nev = 0;
+    cJSON *a = cJSON_Parse(text ? text : "[]");
+    if (!cJSON_IsArray(a)) {
+        cJSON_Delete(a);
+        return SM_EINVAL;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a)
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "kind");
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(e, "at");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+        int kind = 0;
+        for (int i = 1; i <= LC_EV_KEEP_ALIVE && cJSON_IsString(k); i++)
+            if (strcmp(k->valuestring, event_names[i]) == 0) kind = i;
+        if (!kind || !cJSON_IsNumber(at) || c->nev == JOBS_MAX_EVENTS) {
+            cJSON_Delete(a);
+            return SM_EINVAL;
+        }
+        c->ev[c->nev++] = (lc_event){(lc_event_kind)kind, (int64_t)at->valuedouble,
+                                     cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0};
+    }
+    cJSON_Delete(a);
+    return SM_OK;
+}
+
+char *jobs_events_json(const jobs_ctx *c)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < c->nev; i++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "kind", event_names[c->ev[i].kind]) ||
+            !cJSON_AddNumberToObject(e, "at", (double)c->ev[i].at_ms) ||
+            !cJSON_AddNumberToObject(e, "value", (double)c->ev[i].value)) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        cJSON_AddItemToArray(a, e);
+    }
+    char *text = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return text;
+}
+
+int jobs_eval(const store_job *job, int64_t now_ms, jobs_ctx *c)
+{
+    lc_scenario *sc = malloc(sizeof *sc);
+    cJSON *sj = cJSON_Parse(job->scenario ? job->scenario : "");
+    char err[256];
+    int rc = sc && sj ? scn_from_json(sj, sc, err, sizeof err) : SM_EINVAL;
+    cJSON_Delete(sj);
+    lc_params p = {
+        .created_ms = job->created_ms,
+        .max_runtime_s = job->max_runtime_s,
+        .max_wait_s = job->max_wait_s,
+        .spot = job->spot,
+        .max_retry_attempts = job->max_retry,
+        .keep_alive_s = job->keep_alive_s,
+    };
+    if (rc == SM_OK) rc = lc_plan_build(sc, &p, &c->plan);
+    free(sc);
+    if (rc == SM_OK) rc = parse_events(job->events, c);
+    if (rc != SM_OK) return SM_EINVAL;
+    lc_eval(&c->plan, c->ev, c->nev, now_ms, &c->view);
+    return SM_OK;
+}
+
+int jobs_add_event(jobs_ctx *c, lc_event_kind kind, int64_t at_ms, int64_t value, int64_t now_ms)
+{
+    if (c->nev == JOBS_MAX_EVENTS) return SM_EINVAL;
+    c->ev[c->nev++] = (lc_event){kind, at_ms, value};
+    lc_eval(&c->plan, c->ev, c->nev, now_ms, &c->view);
+    return SM_OK;
+}
+
+void jobs_state(const lc_view *v, store_state *st)
+{
+    st->status = lc_primary_name(v->primary);
+    st->secondary = lc_secondary_name(v->secondary);
+    st->warm_pool = v->warm_pool == LC_WP_NONE ? "" : lc_warm_pool_name(v->warm_pool);
+    st->last_modified_ms = v->last_modified_ms;
+    st->end_ms = v->training_end_ms;
+    st->next_change_ms = v->next_change_ms;
+}
+
+typedef struct advance_arg {
+    int64_t now_ms;
+    jobs_ctx *c;
+    int rc;
+} advance_arg;
+
+static int advance_one(store_job *job, void *arg)
+{
+    advance_arg *a = arg;
+    store_state st;
+    if (jobs_eval(job, a->now_ms, a->c) != SM_OK) {
+        /* A damaged row must not be retried forever: park it where it is. */
+        st = (store_state){job->status, job->secondary, job->warm_pool, job->last_modified_ms,
+                           job->end_ms, -1};
+    } else {
+        jobs_state(&a->c->view, &st);
+    }
+    a->rc = store_job_update(job->id, job->events, NULL, &st);
+    return a->rc != SM_OK;
+}
+
+int jobs_advance_due(int64_t now_ms)
+{
+    int due = store_due_any(now_ms);
+    if (due <= 0) return due;
+    advance_arg a = {now_ms, jobs_ctx_new(), SM_OK};
+    if (!a.c) return SM_ENOMEM;
+    int n = store_begin();
+    if (n == SM_OK) n = store_due_each(now_ms, advance_one, &a);
+    if (n >= 0 && a.rc != SM_OK) n = a.rc;
+    if (n >= 0 && store_commit() != SM_OK) n = SM_ESTORE;
+    if (n < 0) store_rollback();
+    jobs_ctx_free(a.c);
+    return n;
+}
+
+static const char *partition_of(const char *region)
+{
+    if (strncmp(region, "cn-", 3) == 0) return "aws-cn";
+    if (strncmp(region, "us-gov-", 7) == 0) return "aws-us-gov";
+    if (strncmp(region, "us-iso-", 7) == 0) return "aws-iso";
+    if (strncmp(region, "us-isob-", 8) == 0) return "aws-iso-b";
+    return "aws";
+}
+
+void jobs_arn(const char *region, const char *name, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "arn:%s:sagemaker:%s:%s:training-job/", partition_of(region),
+                     region, cfg.account_id);
+    for (size_t i = 0; n > 0 && (size_t)n + 1 < outlen && name[i]; i++)
+        out[n++] = cfg.arn_lower ? (char)tolower((unsigned char)name[i]) : name[i];
+    if (n > 0 && (size_t)n < outlen) out[n] = 0;
+}

@@ -1,0 +1,152 @@
+/*
+ * reply.c: response bodies, AWS errors and wire timestamps (see reply.h).
+ */
+#include "reply.h"
+#include "errors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void req_free(sm_req *r)
+{
+    free(r->body);
+    cJSON_Delete(r->input);
+    free(r->reply_body);
+    r->body = NULL;
+    r->input = NULL;
+    r->reply_body = NULL;
+}
+
+/* The status each error code has on the real service (spec §1.5). Unlisted codes: 400. */
+static const struct {
+    const char *code;
+    int status;
+} error_status[] = {
+    {"InternalFailure", 500},
+    {"ServiceUnavailable", 503},
+    {"RequestEntityTooLargeException", 413},
+};
+
+static int status_of(const char *code)
+{
+    for (size_t i = 0; i < sizeof error_status / sizeof error_status[0]; i++)
+        if (strcmp(error_status[i].code, code) == 0) return error_status[i].status;
+    return 400;
+}
+
+static void set_body(sm_req *r, int status, const char *type, char *body)
+{
+    free(r->reply_body);
+    r->reply_body = body;
+    r->status = status;
+    r->reply_type = type;
+}
+
+/* Used when even an error body cannot be allocated: a static text, copied if possible. */
+static const char oom_body[] =
+    "{\"__type\":\"InternalFailure\",\"message\":\"The request processing has failed because "
+    "of an unknown error, exception or failure.\"}";
+
+static void reply_oom(sm_req *r)
+{
+    set_body(r, 500, APPLICATION_AMZ_JSON, strdup(oom_body));
+    r->error_code = "InternalFailure";
+}
+
+int reply_json(sm_req *r, cJSON *out)
+{
+    char *text = out ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    if (!text) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    set_body(r, 200, APPLICATION_AMZ_JSON, text);
+    r->error_code = NULL;
+    return SM_OK;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+int reply_error(sm_req *r, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (msg && o && cJSON_AddStringToObject(o, "__type", code) &&
+        cJSON_AddStringToObject(o, "message", msg))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    free(msg);
+    if (!text) {
+        reply_oom(r);
+        return SM_ERR;
+    }
+    set_body(r, status_of(code), APPLICATION_AMZ_JSON, text);
+    r->error_code = code;
+    return SM_ERR;
+}
+
+int reply_admin(sm_req *r, int status, cJSON *out)
+{
+    char *text = out ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    if (!text) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    set_body(r, status, "application/json", text);
+    r->error_code = status >= 400 ? "AdminError" : NULL;
+    return status >= 400 ? SM_ERR : SM_OK;
+}
+
+int reply_admin_error(sm_req *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    if (!msg || !o || !cJSON_AddStringToObject(o, "error", msg)) {
+        free(msg);
+        cJSON_Delete(o);
+        reply_oom(r);
+        return SM_ERR;
+    }
+    free(msg);
+    reply_admin(r, status, o);
+    return SM_ERR;
+}
+
+int reply_raw(sm_req *r, int status, const char *type, const char *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    memcpy(copy, body, len);
+    copy[len] = 0;
+    set_body(r, status, type, copy);
+    return SM_OK;
+}
+
+cJSON *reply_time(int64_t ms)
+{
+    return cJSON_CreateNumber((double)ms / 1000.0);
+}

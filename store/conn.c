@@ -1,0 +1,323 @@
+/*
+ * conn.c: opening the database, its schema and migrations, and one connection per thread.
+ *
+ * Invariants:
+ * - A connection is used only by the thread that opened it; a registry lets store_close()
+ *   close them all once the workers have stopped.
+ * - Every connection has WAL (file databases), synchronous=NORMAL, foreign keys on and a busy
+ *   timeout, so concurrent BEGIN IMMEDIATE transactions wait instead of failing.
+ * - ":memory:" maps to SQLite's memdb VFS under a per-process name, so that all threads share
+ *   one in-memory database; the first connection (the main thread's) keeps it alive.
+ * - The schema version lives in PRAGMA user_version; migrations run in order, each in its own
+ *   transaction, and never rewrite a released one.
+ */
+#include "conn.h"
+#include "store.h"
+#include "../server/errors.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LIST_COLS                                                                              \
+    "id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "           \
+    "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "               \
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
+#define FROM_REGION " FROM jobs WHERE region = :region"
+
+/* The statement table: one row per SQL text, indexed by store_sql. */
+static const char *const sql_text[SQL__COUNT] = {
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_JOB_INSERT] =
+        "INSERT INTO jobs(region, name, arn, created_ms, scenario_name, max_runtime_s, "
+        "max_wait_s, keep_alive_s, spot, max_retry, request, scenario, events, status, "
+        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms) VALUES(:region, :name, "
+        ":arn, :created, :scenario_name, :max_runtime, :max_wait, :keep_alive, :spot, "
+        ":max_retry, :request, :scenario, :events, :status, :secondary, NULLIF(:warm_pool,''), "
+        ":last_modified, NULLIF(:end,-1), NULLIF(:next,-1))",
+    [SQL_JOB_ARN_BY_NAME] = "SELECT arn FROM jobs WHERE region = :region AND name = :name "
+                            "COLLATE NOCASE",
+    [SQL_JOB_GET] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs "
+                    "WHERE region = :region AND name = :name COLLATE NOCASE",
+    [SQL_JOB_GET_BY_ARN] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs "
+                           "WHERE arn = :arn",
+    [SQL_JOB_UPDATE] = "UPDATE jobs SET events = :events, request = COALESCE(:request, request), "
+                       "status = :status, secondary = "
+                       ":secondary, warm_pool = NULLIF(:warm_pool,''), last_modified_ms = "
+                       ":last_modified, end_ms = NULLIF(:end,-1), next_change_ms = "
+                       "NULLIF(:next,-1) WHERE id = :id",
+    [SQL_JOB_DELETE] = "DELETE FROM jobs WHERE id = :id",
+    [SQL_DUE_ANY] = "SELECT 1 FROM jobs WHERE next_change_ms <= :now LIMIT 1",
+    [SQL_DUE_EACH] = "SELECT " LIST_COLS ", NULL, scenario, events FROM jobs "
+                     "WHERE next_change_ms <= :now ORDER BY next_change_ms",
+    /* ListTrainingJobs: keyset paging, one row per (sort, order). */
+    [SQL_LIST_FIRST + 0] = "SELECT " LIST_COLS FROM_REGION " ORDER BY created_ms, id LIMIT :n",
+    [SQL_LIST_FIRST + 1] =
+        "SELECT " LIST_COLS FROM_REGION " ORDER BY created_ms DESC, id DESC LIMIT :n",
+    [SQL_LIST_FIRST + 2] = "SELECT " LIST_COLS FROM_REGION " ORDER BY name, id LIMIT :n",
+    [SQL_LIST_FIRST + 3] =
+        "SELECT " LIST_COLS FROM_REGION " ORDER BY name DESC, id DESC LIMIT :n",
+    [SQL_LIST_FIRST + 4] =
+        "SELECT " LIST_COLS FROM_REGION " ORDER BY status, created_ms, id LIMIT :n",
+    [SQL_LIST_FIRST + 5] = "SELECT " LIST_COLS FROM_REGION
+                           " ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
+    [SQL_LIST_AFTER + 0] = "SELECT " LIST_COLS FROM_REGION
+                           " AND (created_ms, id) > (:created, :id) ORDER BY created_ms, id "
+                           "LIMIT :n",
+    [SQL_LIST_AFTER + 1] = "SELECT " LIST_COLS FROM_REGION
+                           " AND (created_ms, id) < (:created, :id) ORDER BY created_ms DESC, "
+                           "id DESC LIMIT :n",
+    [SQL_LIST_AFTER + 2] = "SELECT " LIST_COLS FROM_REGION
+                           " AND (name, id) > (:key, :id) ORDER BY name, id LIMIT :n",
+    [SQL_LIST_AFTER + 3] = "SELECT " LIST_COLS FROM_REGION
+                           " AND (name, id) < (:key, :id) ORDER BY name DESC, id DESC LIMIT :n",
+    [SQL_LIST_AFTER + 4] = "SELECT " LIST_COLS FROM_REGION
+                           " AND (status, created_ms, id) > (:key, :created, :id) "
+                           "ORDER BY status, created_ms, id LIMIT :n",
+    [SQL_LIST_AFTER + 5] = "SELECT " LIST_COLS FROM_REGION
+                           " AND (status, created_ms, id) < (:key, :created, :id) "
+                           "ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
+    [SQL_TAG_PUT] = "INSERT INTO tags(job_id, key, value, pos) VALUES(:job, :key, :value, "
+                    "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tags WHERE job_id = :job)) "
+                    "ON CONFLICT(job_id, key) DO UPDATE SET value = excluded.value",
+    [SQL_TAG_DELETE] = "DELETE FROM tags WHERE job_id = :job AND key = :key",
+    [SQL_TAG_EACH] = "SELECT pos, key, value FROM tags WHERE job_id = :job AND pos > :after "
+                     "ORDER BY pos LIMIT :n",
+    [SQL_META_GET] = "SELECT value FROM meta WHERE key = :key",
+    [SQL_META_PUT] = "INSERT INTO meta(key, value) VALUES(:key, :value) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [SQL_RESET_TAGS] = "DELETE FROM tags",
+    [SQL_RESET_JOBS] = "DELETE FROM jobs",
+    [SQL_JOB_COUNT] = "SELECT COUNT(*) FROM jobs",
+};
+
+/* Migrations: migration[i] brings the schema from version i to i + 1. Append only. */
+static const char *const migration[] = {
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE jobs("
+    " id INTEGER PRIMARY KEY,"
+    " region TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " arn TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " scenario_name TEXT NOT NULL,"
+    " max_runtime_s INTEGER NOT NULL,"
+    " max_wait_s INTEGER NOT NULL,"
+    " keep_alive_s INTEGER NOT NULL,"
+    " spot INTEGER NOT NULL,"
+    " max_retry INTEGER NOT NULL,"
+    " request TEXT NOT NULL,"
+    " scenario TEXT NOT NULL,"
+    " events TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " secondary TEXT NOT NULL,"
+    " warm_pool TEXT,"
+    " last_modified_ms INTEGER NOT NULL,"
+    " end_ms INTEGER,"
+    " next_change_ms INTEGER);"
+    "CREATE UNIQUE INDEX jobs_by_name ON jobs(region, name COLLATE NOCASE);"
+    "CREATE UNIQUE INDEX jobs_by_arn ON jobs(arn);"
+    "CREATE INDEX jobs_by_creation ON jobs(region, created_ms, id);"
+    "CREATE INDEX jobs_by_sort_name ON jobs(region, name, id);"
+    "CREATE INDEX jobs_by_status ON jobs(region, status, created_ms, id);"
+    "CREATE INDEX jobs_due ON jobs(next_change_ms) WHERE next_change_ms IS NOT NULL;"
+    "CREATE TABLE tags("
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " pos INTEGER NOT NULL,"
+    " PRIMARY KEY(job_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX tags_by_pos ON tags(job_id, pos);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migration / sizeof migration[0]))
+
+typedef struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[SQL__COUNT];
+    struct conn *next;
+} conn;
+
+static char db_uri[4096];
+static int db_is_memory;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn *registry;
+static __thread conn *this_conn;
+static __thread char this_err[512];
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(this_err, sizeof this_err, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return SM_ESTORE;
+    }
+    return SM_OK;
+}
+
+static conn *conn_open(void)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
+                SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(db_uri, &c->db, flags, NULL) != SQLITE_OK) {
+        snprintf(this_err, sizeof this_err, "cannot open %.200s: %.200s", db_uri,
+                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    const char *pragmas = db_is_memory ? "PRAGMA foreign_keys=ON;"
+                                       : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                         "PRAGMA foreign_keys=ON;";
+    if (exec_sql(c->db, pragmas) != SM_OK) {
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_lock(&registry_lock);
+    c->next = registry;
+    registry = c;
+    pthread_mutex_unlock(&registry_lock);
+    return c;
+}
+
+sqlite3 *store_db(void)
+{
+    if (!this_conn) this_conn = conn_open();
+    return this_conn ? this_conn->db : NULL;
+}
+
+sqlite3_stmt *store_stmt(store_sql which)
+{
+    if (!store_db()) return NULL;
+    sqlite3_stmt **slot = &this_conn->st[which];
+    if (!*slot) {
+        if (sqlite3_prepare_v3(this_conn->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT,
+                               slot, NULL) != SQLITE_OK) {
+            snprintf(this_err, sizeof this_err, "%s", sqlite3_errmsg(this_conn->db));
+            return NULL;
+        }
+        return *slot;
+    }
+    sqlite3_reset(*slot);
+    sqlite3_clear_bindings(*slot);
+    return *slot;
+}
+
+int store_exec_stmt(sqlite3_stmt *st)
+{
+    if (!st) return SM_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        snprintf(this_err, sizeof this_err, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        sqlite3_reset(st);
+        return SM_ESTORE;
+    }
+    sqlite3_reset(st);
+    return SM_OK;
+}
+
+const char *store_errmsg(void)
+{
+    return this_err;
+}
+
+static int migrate(sqlite3 *db)
+{
+    if (exec_sql(db, "BEGIN IMMEDIATE") != SM_OK) return SM_ESTORE;
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION) {
+        snprintf(this_err, sizeof this_err,
+                 "the database has schema version %d, newer than this sagemock knows (%d)",
+                 version, SCHEMA_VERSION);
+        exec_sql(db, "ROLLBACK");
+        return SM_ESTORE;
+    }
+    for (; version < SCHEMA_VERSION; version++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version=%d", version + 1);
+        if (exec_sql(db, migration[version]) != SM_OK || exec_sql(db, bump) != SM_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "%.200s", this_err);
+            exec_sql(db, "ROLLBACK");
+            snprintf(this_err, sizeof this_err, "migration to schema %d failed: %.200s",
+                     version + 1, why);
+            return SM_ESTORE;
+        }
+    }
+    return exec_sql(db, "COMMIT");
+}
+
+int store_open(const char *path)
+{
+    db_is_memory = strcmp(path, ":memory:") == 0;
+    if (db_is_memory)
+        snprintf(db_uri, sizeof db_uri, "file:/sagemock-%ld-%p?vfs=memdb", (long)getpid(),
+                 (void *)&db_uri);
+    else {
+        /* A URI keeps odd characters in paths literal: percent-encode everything unusual. */
+        char *o = db_uri;
+        size_t left = sizeof db_uri - 1;
+        int n = snprintf(o, left, "file:");
+        o += n, left -= (size_t)n;
+        for (const unsigned char *p = (const unsigned char *)path; *p && left > 4; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                strchr("/._-~", *p)) {
+                *o++ = (char)*p, left--;
+            } else {
+                n = snprintf(o, left, "%%%02X", *p);
+                o += n, left -= (size_t)n;
+            }
+        }
+        *o = 0;
+    }
+    sqlite3 *db = store_db();
+    if (!db) return SM_ESTORE;
+    return migrate(db);
+}
+
+void store_close(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    /* Close the others first: the memdb database lives while its last connection does. */
+    conn *c = registry;
+    registry = NULL;
+    pthread_mutex_unlock(&registry_lock);
+    while (c) {
+        conn *next = c->next;
+        for (int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(c->st[i]);
+        if (!db_is_memory) sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
+        sqlite3_close(c->db);
+        free(c);
+        c = next;
+    }
+    this_conn = NULL;
+}
+
+int store_begin(void)
+{
+    return store_exec_stmt(store_stmt(SQL_BEGIN));
+}
+
+int store_commit(void)
+{
+    return store_exec_stmt(store_stmt(SQL_COMMIT));
+}
+
+void store_rollback(void)
+{
+    sqlite3 *db = store_db();
+    if (db && !sqlite3_get_autocommit(db)) store_exec_stmt(store_stmt(SQL_ROLLBACK));
+}

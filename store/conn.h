@@ -1,0 +1,45 @@
+/*
+ * conn.h: internal to store/: this thread's connection and its prepared statements.
+ *
+ * Every SQL text the store runs is a row of the statement table in conn.c; store_stmt()
+ * returns it prepared (once per connection, SQLITE_PREPARE_PERSISTENT) and reset, with its
+ * bindings cleared. Client input only ever reaches SQL through bindings.
+ */
+#ifndef SM_STORE_CONN_H
+#define SM_STORE_CONN_H
+
+#include <sqlite3.h>
+
+typedef enum store_sql {
+    SQL_BEGIN,
+    SQL_COMMIT,
+    SQL_ROLLBACK,
+    SQL_JOB_INSERT,
+    SQL_JOB_ARN_BY_NAME,
+    SQL_JOB_GET,
+    SQL_JOB_GET_BY_ARN,
+    SQL_JOB_UPDATE,
+    SQL_JOB_DELETE,
+    SQL_DUE_ANY,
+    SQL_DUE_EACH,
+    SQL_LIST_FIRST,                      /* 6 rows: sort * 2 + descending */
+    SQL_LIST_AFTER = SQL_LIST_FIRST + 6, /* 6 rows likewise */
+    SQL_TAG_PUT = SQL_LIST_AFTER + 6,
+    SQL_TAG_DELETE,
+    SQL_TAG_EACH,
+    SQL_META_GET,
+    SQL_META_PUT,
+    SQL_RESET_TAGS,
+    SQL_RESET_JOBS,
+    SQL_JOB_COUNT,
+    SQL__COUNT
+} store_sql;
+
+/* This thread's connection (opened on first use), or NULL when it cannot be opened. */
+sqlite3 *store_db(void);
+/* A prepared, reset statement of this thread's connection, or NULL. */
+sqlite3_stmt *store_stmt(store_sql which);
+/* Run a statement that returns no rows; 0 or SM_ESTORE. Resets it. */
+int store_exec_stmt(sqlite3_stmt *st);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * store.h: the SQLite store of sagemock: jobs, their tags, the clock and a few settings.
+ *
+ * The store knows neither cJSON nor libmicrohttpd: it exchanges C structs and JSON text that
+ * it never parses. Every thread gets its own connection (opened on first use, never shared);
+ * statements are prepared once per connection and reset after use. Every mutating operation
+ * of the API runs inside one store_begin() ... store_commit() (BEGIN IMMEDIATE) transaction.
+ *
+ * Ownership: strings inside a store_job filled by a store_* call are malloc'd and owned by the
+ * struct; store_job_clear() frees them. Times are int64 milliseconds of simulated time.
+ */
+#ifndef SM_STORE_H
+#define SM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_REGION_MAX 32
+#define STORE_NAME_MAX 64
+#define STORE_ARN_MAX 256
+#define STORE_STATUS_MAX 32
+
+typedef struct store_job {
+    int64_t id;
+    char region[STORE_REGION_MAX];
+    char name[STORE_NAME_MAX];
+    char arn[STORE_ARN_MAX];
+    int64_t created_ms;
+    char scenario_name[64];
+    /* Engine inputs (see server/lifecycle.h lc_params). */
+    int64_t max_runtime_s, max_wait_s, keep_alive_s;
+    int spot, max_retry;
+    char *request;  /* the normalised CreateTrainingJob request, JSON text */
+    char *scenario; /* the scenario as it was at creation, JSON text */
+    char *events;   /* the events received, JSON text */
+    /* Materialised state at the last evaluation (what ListTrainingJobs sorts and filters on). */
+    char status[STORE_STATUS_MAX];
+    char secondary[STORE_STATUS_MAX];
+    char warm_pool[STORE_STATUS_MAX]; /* "" when none */
+    int64_t last_modified_ms;
+    int64_t end_ms;         /* -1 when none */
+    int64_t next_change_ms; /* -1 when the job will not change again */
+} store_job;
+
+/* The materialised columns alone, for updates. */
+typedef struct store_state {
+    const char *status, *secondary, *warm_pool; /* warm_pool "" or NULL when none */
+    int64_t last_modified_ms, end_ms, next_change_ms;
+} store_state;
+
+/* Open (creating and migrating) the database at `path` (":memory:" for an in-process database
+ * shared by every thread). Call once at start-up, before any other store_* call. */
+int store_open(const char *path);
+/* Close every connection of every thread. Call once at shutdown, after the workers stopped. */
+void store_close(void);
+const char *store_errmsg(void); /* the last SQLite error of this thread's connection */
+
+int store_begin(void); /* BEGIN IMMEDIATE on this thread's connection */
+int store_commit(void);
+void store_rollback(void);
+
+/* Insert a job (id is set). SM_EEXIST when (region, name) is taken: existing_arn then holds the
+ * taken job's ARN. */
+int store_job_insert(store_job *job, char existing_arn[STORE_ARN_MAX]);
+int store_job_get(const char *region, const char *name, store_job *out); /* SM_ENOTFOUND */
+int store_job_get_by_arn(const char *arn, store_job *out);               /* SM_ENOTFOUND */
+/* Rewrite events, state and (when request is non-NULL) the stored request of job id. */
+int store_job_update(int64_t id, const char *events, const char *request, const store_state *st);
+int store_job_delete(int64_t id);
+void store_job_clear(store_job *job);
+
+/* Jobs whose next_change_ms <= now: store_due_any is a cheap indexed probe; store_due_each
+ * calls fn for each due job (with request NULL) and stops when fn returns non-zero. */
+int store_due_any(int64_t now_ms);
+int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *arg);
+
+/* ListTrainingJobs paging: sort keys and order, a keyset position after which to continue. */
+typedef enum { STORE_SORT_CREATION = 0, STORE_SORT_NAME = 1, STORE_SORT_STATUS = 2 } store_sort;
+typedef struct store_cursor {
+    int valid;              /* 0: from the start */
+    char key[STORE_NAME_MAX]; /* name or status of the last row (for those sorts) */
+    int64_t created_ms;
+    int64_t id;
+} store_cursor;
+/* Calls fn for up to `limit` jobs of `region` in order after `after` (request/scenario/events
+ * not loaded). Returns the number of rows visited, or a negative code. */
+int store_list(const char *region, store_sort sort, int descending, const store_cursor *after,
+               int limit, int (*fn)(const store_job *job, void *arg), void *arg);
+
+/* Tags of a job, in insertion order. */
+int store_tag_put(int64_t job_id, const char *key, const char *value);
+int store_tag_delete(int64_t job_id, const char *key);
+/* Calls fn for up to `limit` tags whose position is > after_pos; returns rows visited. */
+int store_tag_each(int64_t job_id, int64_t after_pos, int limit,
+                   int (*fn)(int64_t pos, const char *key, const char *value, void *arg),
+                   void *arg);
+
+/* Settings kept with the data (clock anchors, the NextToken secret...). */
+int store_meta_get(const char *key, char *out, size_t outlen); /* SM_ENOTFOUND */
+int store_meta_put(const char *key, const char *value);
+
+/* Remove every job and tag. */
+int store_reset(void);
+
+/* Number of jobs (all regions). */
+int64_t store_job_count(void);
+
+#endif
