@@ -60,6 +60,7 @@ static long b64_decode(const char *in, size_t n, unsigned char *out, size_t outl
             out[o++] = (unsigned char)(v >> bits);
         }
     }
+    if (v & ((1u << bits) - 1)) return -1; /* canonical only: unused bits must be zero */
     return (long)o;
 }
 

@@ -1,0 +1,125 @@
+/*
+ * test_clock.c: the simulated clock (server/clock.c): the formula, pause, advance, set,
+ * rate changes, and the rule that it never goes backwards.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "errors.h"
+
+static const int64_t T0 = INT64_C(1700000000000); /* sim anchor */
+static const int64_t W0 = INT64_C(1800000000000); /* wall anchor */
+
+static void rate_one_follows_the_wall_clock(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    assert_int_equal(clock_at(&c, W0), T0);
+    assert_int_equal(clock_at(&c, W0 + 1234), T0 + 1234);
+}
+
+static void rate_sixty_runs_a_minute_per_second(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 60.0, T0};
+    assert_int_equal(clock_at(&c, W0 + 1000), T0 + 60000);
+    assert_int_equal(clock_at(&c, W0 + 500), T0 + 30000);
+}
+
+static void rate_zero_pauses(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    assert_int_equal(clock_set_rate(&c, W0 + 5000, 0.0), SM_OK);
+    assert_int_equal(clock_at(&c, W0 + 5000), T0 + 5000);
+    assert_int_equal(clock_at(&c, W0 + 3600000), T0 + 5000);
+}
+
+static void advance_moves_forward_and_keeps_the_rate(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 0.0, T0};
+    assert_int_equal(clock_advance(&c, W0 + 100, 90000), SM_OK);
+    assert_int_equal(clock_at(&c, W0 + 100), T0 + 90000);
+    assert_int_equal(clock_at(&c, W0 + 99999), T0 + 90000); /* still paused */
+    assert_true(c.rate == 0.0);
+}
+
+static void advance_refuses_negative(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0}, before = c;
+    assert_int_equal(clock_advance(&c, W0, -1), SM_EINVAL);
+    assert_memory_equal(&c, &before, sizeof c);
+}
+
+static void set_goes_forward_only(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    assert_int_equal(clock_set(&c, W0 + 1000, T0 + 500), SM_EINVAL); /* now is T0+1000 */
+    assert_int_equal(clock_set(&c, W0 + 1000, T0 + 1000), SM_OK);   /* equal is allowed */
+    assert_int_equal(clock_set(&c, W0 + 1000, T0 + 86400000), SM_OK);
+    assert_int_equal(clock_at(&c, W0 + 1000), T0 + 86400000);
+    assert_int_equal(clock_at(&c, W0 + 2000), T0 + 86401000);
+}
+
+static void rate_change_reanchors_without_a_jump(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    assert_int_equal(clock_set_rate(&c, W0 + 10000, 10.0), SM_OK);
+    assert_int_equal(clock_at(&c, W0 + 10000), T0 + 10000);
+    assert_int_equal(clock_at(&c, W0 + 11000), T0 + 20000);
+}
+
+static void rate_refuses_negative_nan_and_huge(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    double zero = 0.0;
+    assert_int_equal(clock_set_rate(&c, W0, -1.0), SM_EINVAL);
+    assert_int_equal(clock_set_rate(&c, W0, zero / zero), SM_EINVAL);
+    assert_int_equal(clock_set_rate(&c, W0, CLOCK_MAX_RATE * 2), SM_EINVAL);
+    assert_true(c.rate == 1.0);
+}
+
+static void wall_clock_stepping_back_does_not_move_sim_back(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    assert_int_equal(clock_at(&c, W0 - 5000), T0);
+}
+
+static void global_now_is_monotonic(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    clock_global_init(&c);
+    int64_t a = clock_now(W0 + 5000);
+    int64_t b = clock_now(W0 + 1000); /* wall went back */
+    assert_int_equal(a, T0 + 5000);
+    assert_true(b >= a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rate_one_follows_the_wall_clock),
+        cmocka_unit_test(rate_sixty_runs_a_minute_per_second),
+        cmocka_unit_test(rate_zero_pauses),
+        cmocka_unit_test(advance_moves_forward_and_keeps_the_rate),
+        cmocka_unit_test(advance_refuses_negative),
+        cmocka_unit_test(set_goes_forward_only),
+        cmocka_unit_test(rate_change_reanchors_without_a_jump),
+        cmocka_unit_test(rate_refuses_negative_nan_and_huge),
+        cmocka_unit_test(wall_clock_stepping_back_does_not_move_sim_back),
+        cmocka_unit_test(global_now_is_monotonic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
