@@ -46,16 +46,20 @@ static int profiling_enabled(const cJSON *request)
     return pc && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "DisableProfiler"));
 }
 
+/* What the computed members need from the request, taken before members are moved out. */
+typedef struct derived {
+    char artifacts[1200];
+    int profiling;
+} derived;
+
 /* The members the service computes, by name; NULL when absent in this state. */
-static cJSON *computed(const char *m, const store_job *job, const lc_view *v, const cJSON *req)
+static cJSON *computed(const char *m, const store_job *job, const lc_view *v, const derived *d)
 {
-    char buf[1200];
     if (!strcmp(m, "TrainingJobName")) return cJSON_CreateString(job->name);
     if (!strcmp(m, "TrainingJobArn")) return cJSON_CreateString(job->arn);
     if (!strcmp(m, "ModelArtifacts")) {
-        describe_artifacts_uri(req, job->name, buf, sizeof buf);
         cJSON *o = cJSON_CreateObject();
-        if (o && !cJSON_AddStringToObject(o, "S3ModelArtifacts", buf)) {
+        if (o && !cJSON_AddStringToObject(o, "S3ModelArtifacts", d->artifacts)) {
             cJSON_Delete(o);
             return NULL;
         }
@@ -89,7 +93,7 @@ static cJSON *computed(const char *m, const store_job *job, const lc_view *v, co
     if (!strcmp(m, "BillableTimeInSeconds"))
         return v->billable_time_s >= 0 ? cJSON_CreateNumber((double)v->billable_time_s) : NULL;
     if (!strcmp(m, "ProfilingStatus"))
-        return cJSON_CreateString(profiling_enabled(req) ? "Enabled" : "Disabled");
+        return cJSON_CreateString(d->profiling ? "Enabled" : "Disabled");
     return NULL;
 }
 
@@ -143,11 +147,11 @@ static int in_wire_order(const char *m)
 /* Move member m (computed, or taken from the request) into out. 0, or -1 when a required
  * member could not be built (allocation failure). */
 static int emit(cJSON *out, const char *m, const cJSON *shape, const store_job *job,
-                const lc_view *v, cJSON *req)
+                const lc_view *v, const derived *d, cJSON *req)
 {
     if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), m))
         return 0;
-    cJSON *val = is_computed(m) ? computed(m, job, v, req)
+    cJSON *val = is_computed(m) ? computed(m, job, v, d)
                                 : cJSON_DetachItemFromObjectCaseSensitive(req, m);
     if (val) return cJSON_AddItemToObject(out, m, val) ? 0 : -1;
     return is_required(shape, m) ? -1 : 0;
@@ -160,11 +164,13 @@ cJSON *describe_job(const store_job *job, const lc_view *v)
     cJSON *req = cJSON_Parse(job->request ? job->request : "");
     cJSON *out = cJSON_CreateObject();
     int bad = !members || !cJSON_IsObject(req) || !out;
-    for (int i = 0; !bad && i < NWIRE; i++) bad = emit(out, wire_order[i], shape, job, v, req);
+    derived d = {.profiling = !bad && profiling_enabled(req)};
+    if (!bad) describe_artifacts_uri(req, job->name, d.artifacts, sizeof d.artifacts);
+    for (int i = 0; !bad && i < NWIRE; i++) bad = emit(out, wire_order[i], shape, job, v, &d, req);
     const cJSON *m;
     cJSON_ArrayForEach(m, members)
     {
-        if (!bad && !in_wire_order(m->string)) bad = emit(out, m->string, shape, job, v, req);
+        if (!bad && !in_wire_order(m->string)) bad = emit(out, m->string, shape, job, v, &d, req);
     }
     cJSON_Delete(req);
     if (bad) {

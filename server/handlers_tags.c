@@ -34,6 +34,10 @@ static int internal_error(sm_req *r)
 static int job_or_reply(sm_req *r, store_job *job)
 {
     int rc = store_job_get_by_arn(str_member(r->input, "ResourceArn"), job);
+    if (rc == SM_OK && strcmp(job->region, r->region) != 0) { /* another region's job */
+        store_job_clear(job);
+        rc = SM_ENOTFOUND;
+    }
     if (rc == SM_ENOTFOUND) return reply_error(r, "ValidationException", "Resource does not exist");
     if (rc != SM_OK) return internal_error(r);
     store_job_clear(job); /* only the id is needed */
