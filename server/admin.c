@@ -75,7 +75,8 @@ static int clock_change_req(sm_req *r)
             return SM_ERR;
         }
     }
-    int bad = number_member(in, "set", &set, &has_set) | number_member(in, "advance", &adv, &has_adv) |
+    int bad = number_member(in, "set", &set, &has_set) |
+              number_member(in, "advance", &adv, &has_adv) |
               number_member(in, "rate", &rate, &has_rate);
     cJSON_Delete(in);
     if (bad) return reply_admin_error(r, 400, "set, advance and rate must be numbers");
@@ -89,7 +90,8 @@ static int clock_change_req(sm_req *r)
     if (has_set && clock_set(&c, r->wall_ms, (int64_t)llround(set * 1000.0)) != SM_OK)
         err = "set must be an epoch time (seconds) not earlier than the clock's now: the clock "
               "never goes back";
-    else if (has_adv && (adv < 0 || clock_advance(&c, r->wall_ms, (int64_t)llround(adv * 1000.0)) != SM_OK))
+    else if (has_adv &&
+             (adv < 0 || clock_advance(&c, r->wall_ms, (int64_t)llround(adv * 1000.0)) != SM_OK))
         err = "advance must be a number of seconds >= 0";
     else if (has_rate && clock_set_rate(&c, r->wall_ms, rate) != SM_OK)
         err = "rate must be from 0 (paused) to 1000000";
@@ -151,6 +153,8 @@ void admin_dispatch(sm_req *r)
             return;
         }
     }
-    if (path_known) reply_admin_error(r, 405, "method %s is not allowed on %s", r->method, r->path);
-    else reply_admin_error(r, 404, "no admin endpoint %s", r->path);
+    if (path_known)
+        reply_admin_error(r, 405, "method %s is not allowed on %s", r->method, r->path);
+    else
+        reply_admin_error(r, 404, "no admin endpoint %s", r->path);
 }

@@ -59,7 +59,8 @@ int boot_secret_init(void)
         }
     } else {
         if (RAND_bytes(secret, sizeof secret) != 1) return SM_ERR;
-        for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", secret[i]);
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", secret[i]);
         if (store_meta_put(SECRET_KEY, hex) != SM_OK) return SM_ESTORE;
     }
     tok_set_secret(secret, sizeof secret);

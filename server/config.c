@@ -114,17 +114,23 @@ static int set_account(const char *v, const char *from)
 
 static int set_arn_case(const char *v, const char *from)
 {
-    if (strcmp(v, "lower") == 0) cfg.arn_lower = 1;
-    else if (strcmp(v, "preserve") == 0) cfg.arn_lower = 0;
-    else return fail(from, v, "expected lower or preserve");
+    if (strcmp(v, "lower") == 0)
+        cfg.arn_lower = 1;
+    else if (strcmp(v, "preserve") == 0)
+        cfg.arn_lower = 0;
+    else
+        return fail(from, v, "expected lower or preserve");
     return 0;
 }
 
 static int set_log_format(const char *v, const char *from)
 {
-    if (strcmp(v, "text") == 0) cfg.log_format = LOG_TEXT;
-    else if (strcmp(v, "json") == 0) cfg.log_format = LOG_JSON;
-    else return fail(from, v, "expected text or json");
+    if (strcmp(v, "text") == 0)
+        cfg.log_format = LOG_TEXT;
+    else if (strcmp(v, "json") == 0)
+        cfg.log_format = LOG_JSON;
+    else
+        return fail(from, v, "expected text or json");
     return 0;
 }
 
@@ -196,8 +202,7 @@ static const option options[] = {
      set_log_format},
     {"--log-level", "SAGEMOCK_LOG_LEVEL", "LEVEL", "error, warn, info or debug (default info)",
      set_log_level},
-    {"--threads", "SAGEMOCK_THREADS", "N", "worker threads (default 0: one per core)",
-     set_threads},
+    {"--threads", "SAGEMOCK_THREADS", "N", "worker threads (default 0: one per core)", set_threads},
     {"--max-body", "SAGEMOCK_MAX_BODY", "BYTES", "largest request body (default 6291456)",
      set_max_body},
     {"--conn-timeout", "SAGEMOCK_CONN_TIMEOUT", "S", "idle connection timeout (default 60)",

@@ -15,7 +15,8 @@ void describe_artifacts_uri(const cJSON *request, const char *name, char *out, s
     const cJSON *comp = cJSON_GetObjectItemCaseSensitive(odc, "CompressionType");
     const char *p = cJSON_IsString(path) ? path->valuestring : "s3://sagemaker-output";
     size_t n = strlen(p);
-    while (n > 0 && p[n - 1] == '/') n--;
+    while (n > 0 && p[n - 1] == '/')
+        n--;
     int uncompressed = cJSON_IsString(comp) && strcmp(comp->valuestring, "NONE") == 0;
     snprintf(out, outlen, "%.*s/%s/output/%s", (int)n, p, name,
              uncompressed ? "model" : "model.tar.gz");
@@ -101,11 +102,11 @@ static cJSON *computed(const char *m, const store_job *job, const lc_view *v, co
 static int is_computed(const char *m)
 {
     static const char *const names[] = {
-        "TrainingJobName", "TrainingJobArn", "ModelArtifacts", "TrainingJobStatus",
-        "SecondaryStatus", "FailureReason", "WarmPoolStatus", "CreationTime",
-        "TrainingStartTime", "TrainingEndTime", "LastModifiedTime",
-        "SecondaryStatusTransitions", "TrainingTimeInSeconds", "BillableTimeInSeconds",
-        "ProfilingStatus"};
+        "TrainingJobName",       "TrainingJobArn",        "ModelArtifacts",
+        "TrainingJobStatus",     "SecondaryStatus",       "FailureReason",
+        "WarmPoolStatus",        "CreationTime",          "TrainingStartTime",
+        "TrainingEndTime",       "LastModifiedTime",      "SecondaryStatusTransitions",
+        "TrainingTimeInSeconds", "BillableTimeInSeconds", "ProfilingStatus"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(m, names[i])) return 1;
     return 0;
@@ -123,18 +124,47 @@ static int is_required(const cJSON *shape, const char *m)
 
 /* The order in which the real service sends the members (botocore's model keeps it; the
  * trimmed newest model is sorted by name). Members not listed follow in model order. */
-static const char *const wire_order[] = {
-    "TrainingJobName", "TrainingJobArn", "TuningJobArn", "LabelingJobArn", "AutoMLJobArn",
-    "ModelArtifacts", "TrainingJobStatus", "SecondaryStatus", "FailureReason", "HyperParameters",
-    "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig",
-    "WarmPoolStatus", "VpcConfig", "StoppingCondition", "CreationTime", "TrainingStartTime",
-    "TrainingEndTime", "LastModifiedTime", "SecondaryStatusTransitions", "FinalMetricDataList",
-    "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
-    "EnableManagedSpotTraining", "CheckpointConfig", "TrainingTimeInSeconds",
-    "BillableTimeInSeconds", "DebugHookConfig", "ExperimentConfig", "DebugRuleConfigurations",
-    "TensorBoardOutputConfig", "DebugRuleEvaluationStatuses", "ProfilerConfig",
-    "ProfilerRuleConfigurations", "ProfilerRuleEvaluationStatuses", "ProfilingStatus",
-    "RetryStrategy", "Environment"};
+static const char *const wire_order[] = {"TrainingJobName",
+                                         "TrainingJobArn",
+                                         "TuningJobArn",
+                                         "LabelingJobArn",
+                                         "AutoMLJobArn",
+                                         "ModelArtifacts",
+                                         "TrainingJobStatus",
+                                         "SecondaryStatus",
+                                         "FailureReason",
+                                         "HyperParameters",
+                                         "AlgorithmSpecification",
+                                         "RoleArn",
+                                         "InputDataConfig",
+                                         "OutputDataConfig",
+                                         "ResourceConfig",
+                                         "WarmPoolStatus",
+                                         "VpcConfig",
+                                         "StoppingCondition",
+                                         "CreationTime",
+                                         "TrainingStartTime",
+                                         "TrainingEndTime",
+                                         "LastModifiedTime",
+                                         "SecondaryStatusTransitions",
+                                         "FinalMetricDataList",
+                                         "EnableNetworkIsolation",
+                                         "EnableInterContainerTrafficEncryption",
+                                         "EnableManagedSpotTraining",
+                                         "CheckpointConfig",
+                                         "TrainingTimeInSeconds",
+                                         "BillableTimeInSeconds",
+                                         "DebugHookConfig",
+                                         "ExperimentConfig",
+                                         "DebugRuleConfigurations",
+                                         "TensorBoardOutputConfig",
+                                         "DebugRuleEvaluationStatuses",
+                                         "ProfilerConfig",
+                                         "ProfilerRuleConfigurations",
+                                         "ProfilerRuleEvaluationStatuses",
+                                         "ProfilingStatus",
+                                         "RetryStrategy",
+                                         "Environment"};
 #define NWIRE ((int)(sizeof wire_order / sizeof wire_order[0]))
 
 static int in_wire_order(const char *m)
@@ -151,8 +181,8 @@ static int emit(cJSON *out, const char *m, const cJSON *shape, const store_job *
 {
     if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), m))
         return 0;
-    cJSON *val = is_computed(m) ? computed(m, job, v, d)
-                                : cJSON_DetachItemFromObjectCaseSensitive(req, m);
+    cJSON *val =
+        is_computed(m) ? computed(m, job, v, d) : cJSON_DetachItemFromObjectCaseSensitive(req, m);
     if (val) return cJSON_AddItemToObject(out, m, val) ? 0 : -1;
     return is_required(shape, m) ? -1 : 0;
 }
@@ -166,7 +196,8 @@ cJSON *describe_job(const store_job *job, const lc_view *v)
     int bad = !members || !cJSON_IsObject(req) || !out;
     derived d = {.profiling = !bad && profiling_enabled(req)};
     if (!bad) describe_artifacts_uri(req, job->name, d.artifacts, sizeof d.artifacts);
-    for (int i = 0; !bad && i < NWIRE; i++) bad = emit(out, wire_order[i], shape, job, v, &d, req);
+    for (int i = 0; !bad && i < NWIRE; i++)
+        bad = emit(out, wire_order[i], shape, job, v, &d, req);
     const cJSON *m;
     cJSON_ArrayForEach(m, members)
     {
@@ -184,11 +215,13 @@ cJSON *describe_summary(const store_job *job)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *wp = job->warm_pool[0] ? cJSON_CreateObject() : NULL;
-    if (!o || (job->warm_pool[0] && (!wp || !cJSON_AddStringToObject(wp, "Status", job->warm_pool))) ||
+    if (!o ||
+        (job->warm_pool[0] && (!wp || !cJSON_AddStringToObject(wp, "Status", job->warm_pool))) ||
         !cJSON_AddStringToObject(o, "TrainingJobName", job->name) ||
         !cJSON_AddStringToObject(o, "TrainingJobArn", job->arn) ||
         !cJSON_AddItemToObject(o, "CreationTime", reply_time(job->created_ms)) ||
-        (job->end_ms >= 0 && !cJSON_AddItemToObject(o, "TrainingEndTime", reply_time(job->end_ms))) ||
+        (job->end_ms >= 0 &&
+         !cJSON_AddItemToObject(o, "TrainingEndTime", reply_time(job->end_ms))) ||
         !cJSON_AddItemToObject(o, "LastModifiedTime", reply_time(job->last_modified_ms)) ||
         !cJSON_AddStringToObject(o, "TrainingJobStatus", job->status) ||
         !cJSON_AddStringToObject(o, "SecondaryStatus", job->secondary)) {

@@ -49,8 +49,8 @@ static int null_error(sm_req *r, const char *path)
 static int check_algorithm(sm_req *r, const cJSON *in)
 {
     const cJSON *as = member(in, "AlgorithmSpecification");
-    if (!as) return member(in, "ServerlessJobConfig") ? SM_OK
-                                                      : null_error(r, "algorithmSpecification");
+    if (!as)
+        return member(in, "ServerlessJobConfig") ? SM_OK : null_error(r, "algorithmSpecification");
     if (!member(as, "AlgorithmName") == !member(as, "TrainingImage"))
         return reply_error(r, "ValidationException",
                            "Exactly one of AlgorithmSpecification.AlgorithmName and "
@@ -64,7 +64,8 @@ static int check_resources(sm_req *r, const cJSON *in)
     if (!rc) return member(in, "ServerlessJobConfig") ? SM_OK : null_error(r, "resourceConfig");
     int single = member(rc, "InstanceType") || member(rc, "InstanceCount");
     int groups = member(rc, "InstanceGroups") != NULL;
-    if (single == groups || (single && !(member(rc, "InstanceType") && member(rc, "InstanceCount"))))
+    if (single == groups ||
+        (single && !(member(rc, "InstanceType") && member(rc, "InstanceCount"))))
         return reply_error(r, "ValidationException",
                            "ResourceConfig must specify either InstanceType and InstanceCount, "
                            "or InstanceGroups, but not both.");
@@ -130,8 +131,7 @@ static int check_channels(sm_req *r, const cJSON *in)
         const char *type = str_member(member(ds, "S3DataSource"), "S3DataType");
         const char *mode = str_member(ch, "InputMode");
         if (!mode) mode = job_mode;
-        if (type && strcmp(type, "AugmentedManifestFile") == 0 && mode &&
-            strcmp(mode, "Pipe") != 0)
+        if (type && strcmp(type, "AugmentedManifestFile") == 0 && mode && strcmp(mode, "Pipe") != 0)
             return reply_error(r, "ValidationException",
                                "InputDataConfig channel '%s': AugmentedManifestFile can be used "
                                "only when the channel's input mode is Pipe.",

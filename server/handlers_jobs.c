@@ -154,8 +154,8 @@ static int apply_update(sm_req *r, const store_job *job, jobs_ctx *c, cJSON *req
     if (rules) {
         cJSON *cur = member(req, "ProfilerRuleConfigurations");
         if (!cur)
-            ok &= cJSON_AddItemToObject(req, "ProfilerRuleConfigurations",
-                                        cur = cJSON_CreateArray());
+            ok &=
+                cJSON_AddItemToObject(req, "ProfilerRuleConfigurations", cur = cJSON_CreateArray());
         const cJSON *rule;
         cJSON_ArrayForEach(rule, rules)
         {

@@ -36,8 +36,8 @@ typedef struct filters {
 
 typedef struct page {
     const filters *f;
-    int want;      /* MaxResults */
-    int seen;      /* rows visited */
+    int want;       /* MaxResults */
+    int seen;       /* rows visited */
     store_job last; /* the last row of the page (for the NextToken) */
     cJSON *summaries;
     int oom;
@@ -95,11 +95,13 @@ static int on_row(const store_job *j, void *arg)
 static const char *const sort_names[] = {"CreationTime", "Name", "Status"};
 
 /* Token payload: L|region|sort|desc|created_ms|id|key */
-static int token_out(const sm_req *r, store_sort sort, int desc, const store_job *last,
-                     char *out, size_t outlen)
+static int token_out(const sm_req *r, store_sort sort, int desc, const store_job *last, char *out,
+                     size_t outlen)
 {
     char payload[TOKEN_PAYLOAD_MAX];
-    const char *key = sort == STORE_SORT_NAME ? last->name : sort == STORE_SORT_STATUS ? last->status : "";
+    const char *key = sort == STORE_SORT_NAME     ? last->name
+                      : sort == STORE_SORT_STATUS ? last->status
+                                                  : "";
     snprintf(payload, sizeof payload, "L|%s|%d|%d|%" PRId64 "|%" PRId64 "|%s", r->region, (int)sort,
              desc, last->created_ms, last->id, key);
     return tok_encode(payload, out, outlen);
@@ -112,8 +114,8 @@ static int token_in(const sm_req *r, const char *token, store_sort sort, int des
     int tsort, tdesc, n = 0;
     if (tok_decode(token, payload, sizeof payload) != SM_OK) return SM_EINVAL;
     if (sscanf(payload, "L|%39[^|]|%d|%d|%" SCNd64 "|%" SCNd64 "|%n", region, &tsort, &tdesc,
-               &cur->created_ms, &cur->id, &n) != 5 || n == 0 ||
-        strcmp(region, r->region) != 0 || tsort != (int)sort || tdesc != desc)
+               &cur->created_ms, &cur->id, &n) != 5 ||
+        n == 0 || strcmp(region, r->region) != 0 || tsort != (int)sort || tdesc != desc)
         return SM_EINVAL;
     snprintf(cur->key, sizeof cur->key, "%s", payload + n);
     cur->valid = 1;
@@ -140,9 +142,9 @@ int h_list_training_jobs(sm_req *r)
         return reply_error(r, "InternalFailure",
                            "The request processing has failed because of an unknown error, "
                            "exception or failure.");
-    filters f = {str_member(in, "NameContains"), str_member(in, "StatusEquals"),
-                 str_member(in, "WarmPoolStatusEquals"), time_member(in, "CreationTimeAfter"),
-                 time_member(in, "CreationTimeBefore"), time_member(in, "LastModifiedTimeAfter"),
+    filters f = {str_member(in, "NameContains"),           str_member(in, "StatusEquals"),
+                 str_member(in, "WarmPoolStatusEquals"),   time_member(in, "CreationTimeAfter"),
+                 time_member(in, "CreationTimeBefore"),    time_member(in, "LastModifiedTimeAfter"),
                  time_member(in, "LastModifiedTimeBefore")};
     page p = {.f = &f, .want = want, .summaries = cJSON_CreateArray()};
     cJSON *out = cJSON_CreateObject();

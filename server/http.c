@@ -44,14 +44,14 @@ static void request_id(char out[37])
         /* Never fails on Linux in practice; fall back to something unique enough. */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        for (int i = 0; i < 16; i++) b[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ rand());
+        for (int i = 0; i < 16; i++)
+            b[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ rand());
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static int append(pending *p, const char *data, size_t n)
@@ -62,7 +62,8 @@ static int append(pending *p, const char *data, size_t n)
     }
     if (p->len + n + 1 > p->cap) {
         size_t cap = p->cap ? p->cap : 4096;
-        while (cap < p->len + n + 1) cap *= 2;
+        while (cap < p->len + n + 1)
+            cap *= 2;
         char *b = realloc(p->body, cap);
         if (!b) return SM_ENOMEM;
         p->body = b;
@@ -77,9 +78,9 @@ static int append(pending *p, const char *data, size_t n)
 static enum MHD_Result send_reply(struct MHD_Connection *conn, sm_req *r)
 {
     size_t len = r->reply_body ? strlen(r->reply_body) : 0;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, r->reply_body ? r->reply_body : (char *)"",
-                                        r->reply_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, r->reply_body ? r->reply_body : (char *)"",
+        r->reply_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     r->reply_body = NULL; /* the response owns it now */
     MHD_add_response_header(resp, "x-amzn-RequestId", r->request_id);
@@ -101,13 +102,13 @@ static double elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **state)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **state)
 {
     (void)cls, (void)version;
     pending *p = *state;
@@ -179,7 +180,8 @@ int http_start(int *bound_port)
         log_msg(LOG_ERROR, "cannot resolve --host %s: %s", cfg.host, gai_strerror(gai));
         return SM_ERR;
     }
-    unsigned threads = cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads =
+        cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -194,7 +196,8 @@ int http_start(int *bound_port)
         log_msg(LOG_ERROR, "cannot listen on %s:%d", cfg.host, cfg.port);
         return SM_ERR;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : cfg.port;
     return SM_OK;
 }

@@ -125,8 +125,8 @@ static int advance_one(store_job *job, void *arg)
     store_state st;
     if (jobs_eval(job, a->now_ms, a->c) != SM_OK) {
         /* A damaged row must not be retried forever: park it where it is. */
-        st = (store_state){job->status, job->secondary, job->warm_pool, job->last_modified_ms,
-                           job->end_ms, -1};
+        st = (store_state){job->status,           job->secondary, job->warm_pool,
+                           job->last_modified_ms, job->end_ms,    -1};
     } else {
         jobs_state(&a->c->view, &st);
     }

@@ -38,8 +38,10 @@ const op_entry *ops_lookup(const char *target)
     while (target && lo <= hi) {
         int mid = (lo + hi) / 2, c = strcmp(target, op_table[mid].target);
         if (c == 0) return &op_table[mid];
-        if (c < 0) hi = mid - 1;
-        else lo = mid + 1;
+        if (c < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
     }
     return NULL;
 }
@@ -113,9 +115,12 @@ void ops_dispatch(sm_req *r)
     char *message = NULL;
     int rc = val_input(model_input_shape(r->operation), r->input, &message);
     if (rc != VAL_OK) {
-        if (rc == VAL_SERIALIZATION) reply_error(r, "SerializationException", "%s", message);
-        else if (rc == VAL_VALIDATION) reply_error(r, "ValidationException", "%s", message);
-        else reply_error(r, "InternalFailure", "Out of memory while validating the request.");
+        if (rc == VAL_SERIALIZATION)
+            reply_error(r, "SerializationException", "%s", message);
+        else if (rc == VAL_VALIDATION)
+            reply_error(r, "ValidationException", "%s", message);
+        else
+            reply_error(r, "InternalFailure", "Out of memory while validating the request.");
         free(message);
         return;
     }

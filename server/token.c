@@ -69,7 +69,8 @@ static int mac(const char *payload, size_t n, unsigned char out[32])
     unsigned int len = 0;
     if (!secret_len) return SM_EINVAL;
     return HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)payload, n, out,
-                &len) && len == 32
+                &len) &&
+                   len == 32
                ? SM_OK
                : SM_EINVAL;
 }

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LIST_COLS                                                                              \
-    "id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "           \
-    "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "               \
+#define LIST_COLS                                                                                  \
+    "id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "                \
+    "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "                   \
     "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
 #define FROM_REGION " FROM jobs WHERE region = :region"
 
@@ -59,28 +59,27 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_LIST_FIRST + 1] =
         "SELECT " LIST_COLS FROM_REGION " ORDER BY created_ms DESC, id DESC LIMIT :n",
     [SQL_LIST_FIRST + 2] = "SELECT " LIST_COLS FROM_REGION " ORDER BY name, id LIMIT :n",
-    [SQL_LIST_FIRST + 3] =
-        "SELECT " LIST_COLS FROM_REGION " ORDER BY name DESC, id DESC LIMIT :n",
+    [SQL_LIST_FIRST + 3] = "SELECT " LIST_COLS FROM_REGION " ORDER BY name DESC, id DESC LIMIT :n",
     [SQL_LIST_FIRST + 4] =
         "SELECT " LIST_COLS FROM_REGION " ORDER BY status, created_ms, id LIMIT :n",
-    [SQL_LIST_FIRST + 5] = "SELECT " LIST_COLS FROM_REGION
-                           " ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
+    [SQL_LIST_FIRST + 5] =
+        "SELECT " LIST_COLS FROM_REGION " ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
     [SQL_LIST_AFTER + 0] = "SELECT " LIST_COLS FROM_REGION
                            " AND (created_ms, id) > (:created, :id) ORDER BY created_ms, id "
                            "LIMIT :n",
     [SQL_LIST_AFTER + 1] = "SELECT " LIST_COLS FROM_REGION
                            " AND (created_ms, id) < (:created, :id) ORDER BY created_ms DESC, "
                            "id DESC LIMIT :n",
-    [SQL_LIST_AFTER + 2] = "SELECT " LIST_COLS FROM_REGION
-                           " AND (name, id) > (:key, :id) ORDER BY name, id LIMIT :n",
+    [SQL_LIST_AFTER + 2] =
+        "SELECT " LIST_COLS FROM_REGION " AND (name, id) > (:key, :id) ORDER BY name, id LIMIT :n",
     [SQL_LIST_AFTER + 3] = "SELECT " LIST_COLS FROM_REGION
                            " AND (name, id) < (:key, :id) ORDER BY name DESC, id DESC LIMIT :n",
-    [SQL_LIST_AFTER + 4] = "SELECT " LIST_COLS FROM_REGION
-                           " AND (status, created_ms, id) > (:key, :created, :id) "
-                           "ORDER BY status, created_ms, id LIMIT :n",
-    [SQL_LIST_AFTER + 5] = "SELECT " LIST_COLS FROM_REGION
-                           " AND (status, created_ms, id) < (:key, :created, :id) "
-                           "ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
+    [SQL_LIST_AFTER + 4] =
+        "SELECT " LIST_COLS FROM_REGION " AND (status, created_ms, id) > (:key, :created, :id) "
+        "ORDER BY status, created_ms, id LIMIT :n",
+    [SQL_LIST_AFTER + 5] =
+        "SELECT " LIST_COLS FROM_REGION " AND (status, created_ms, id) < (:key, :created, :id) "
+        "ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
     [SQL_TAG_PUT] = "INSERT INTO tags(job_id, key, value, pos) VALUES(:job, :key, :value, "
                     "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tags WHERE job_id = :job)) "
                     "ON CONFLICT(job_id, key) DO UPDATE SET value = excluded.value",
@@ -163,8 +162,7 @@ static conn *conn_open(void)
 {
     conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
-                SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(db_uri, &c->db, flags, NULL) != SQLITE_OK) {
         snprintf(this_err, sizeof this_err, "cannot open %.200s: %.200s", db_uri,
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -199,8 +197,8 @@ sqlite3_stmt *store_stmt(store_sql which)
     if (!store_db()) return NULL;
     sqlite3_stmt **slot = &this_conn->st[which];
     if (!*slot) {
-        if (sqlite3_prepare_v3(this_conn->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT,
-                               slot, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(this_conn->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, slot,
+                               NULL) != SQLITE_OK) {
             snprintf(this_err, sizeof this_err, "%s", sqlite3_errmsg(this_conn->db));
             return NULL;
         }
@@ -240,8 +238,8 @@ static int migrate(sqlite3 *db)
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION) {
         snprintf(this_err, sizeof this_err,
-                 "the database has schema version %d, newer than this sagemock knows (%d)",
-                 version, SCHEMA_VERSION);
+                 "the database has schema version %d, newer than this sagemock knows (%d)", version,
+                 SCHEMA_VERSION);
         exec_sql(db, "ROLLBACK");
         return SM_ESTORE;
     }
@@ -297,7 +295,8 @@ void store_close(void)
     pthread_mutex_unlock(&registry_lock);
     while (c) {
         conn *next = c->next;
-        for (int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(c->st[i]);
+        for (int i = 0; i < SQL__COUNT; i++)
+            sqlite3_finalize(c->st[i]);
         if (!db_is_memory) sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
         sqlite3_close(c->db);
         free(c);

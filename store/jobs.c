@@ -117,8 +117,8 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     bind_text(st, ":request", j->request);
     bind_text(st, ":scenario", j->scenario);
     bind_text(st, ":events", j->events ? j->events : "[]");
-    store_state s = {j->status, j->secondary, j->warm_pool, j->last_modified_ms, j->end_ms,
-                     j->next_change_ms};
+    store_state s = {j->status,           j->secondary, j->warm_pool,
+                     j->last_modified_ms, j->end_ms,    j->next_change_ms};
     bind_state(st, &s);
     if (store_exec_stmt(st) != SM_OK) return SM_ESTORE;
     j->id = sqlite3_last_insert_rowid(store_db());

@@ -30,8 +30,7 @@ int store_tag_delete(int64_t job_id, const char *key)
 }
 
 int store_tag_each(int64_t job_id, int64_t after_pos, int limit,
-                   int (*fn)(int64_t pos, const char *key, const char *value, void *arg),
-                   void *arg)
+                   int (*fn)(int64_t pos, const char *key, const char *value, void *arg), void *arg)
 {
     sqlite3_stmt *st = store_stmt(SQL_TAG_EACH);
     if (!st) return SM_ESTORE;

@@ -77,7 +77,7 @@ int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *a
 /* ListTrainingJobs paging: sort keys and order, a keyset position after which to continue. */
 typedef enum { STORE_SORT_CREATION = 0, STORE_SORT_NAME = 1, STORE_SORT_STATUS = 2 } store_sort;
 typedef struct store_cursor {
-    int valid;              /* 0: from the start */
+    int valid;                /* 0: from the start */
     char key[STORE_NAME_MAX]; /* name or status of the last row (for those sorts) */
     int64_t created_ms;
     int64_t id;

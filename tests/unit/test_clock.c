@@ -63,7 +63,7 @@ static void set_goes_forward_only(void **state)
     (void)state;
     sm_clock c = {T0, W0, 1.0, T0};
     assert_int_equal(clock_set(&c, W0 + 1000, T0 + 500), SM_EINVAL); /* now is T0+1000 */
-    assert_int_equal(clock_set(&c, W0 + 1000, T0 + 1000), SM_OK);   /* equal is allowed */
+    assert_int_equal(clock_set(&c, W0 + 1000, T0 + 1000), SM_OK);    /* equal is allowed */
     assert_int_equal(clock_set(&c, W0 + 1000, T0 + 86400000), SM_OK);
     assert_int_equal(clock_at(&c, W0 + 1000), T0 + 86400000);
     assert_int_equal(clock_at(&c, W0 + 2000), T0 + 86401000);

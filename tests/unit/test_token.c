@@ -25,7 +25,8 @@ static int setup(void **state)
 static void round_trip_gives_the_payload_back(void **state)
 {
     (void)state;
-    const char *payloads[] = {"L|us-east-1|0|1|1700000000123|42|", "T|7|3", "x", "L|eu-west-1|1|0|5|6|my-job-name"};
+    const char *payloads[] = {"L|us-east-1|0|1|1700000000123|42|", "T|7|3", "x",
+                              "L|eu-west-1|1|0|5|6|my-job-name"};
     for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
         char tok[TOKEN_MAX], out[TOKEN_PAYLOAD_MAX];
         assert_int_equal(tok_encode(payloads[i], tok, sizeof tok), SM_OK);
@@ -40,8 +41,9 @@ static void token_is_opaque_url_safe_text(void **state)
     char tok[TOKEN_MAX];
     assert_int_equal(tok_encode("L|us-east-1|0|1|1700000000123|42|", tok, sizeof tok), SM_OK);
     assert_null(strstr(tok, "us-east-1"));
-    assert_int_equal(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
-                     strlen(tok));
+    assert_int_equal(
+        strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        strlen(tok));
 }
 
 static void every_altered_character_is_refused(void **state)
