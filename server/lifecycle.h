@@ -67,12 +67,12 @@ int lc_warm_pool_from_name(const char *name);  /* -1 when unknown */
 
 /* The parameters of the job's CreateTrainingJob request that the engine needs. */
 typedef struct lc_params {
-    int64_t created_ms;      /* CreationTime */
-    int64_t max_runtime_s;   /* StoppingCondition.MaxRuntimeInSeconds (86400 when omitted) */
-    int64_t max_wait_s;      /* StoppingCondition.MaxWaitTimeInSeconds, -1 when absent */
-    int spot;                /* EnableManagedSpotTraining */
-    int max_retry_attempts;  /* RetryStrategy.MaximumRetryAttempts, 0 without a RetryStrategy */
-    int64_t keep_alive_s;    /* ResourceConfig.KeepAlivePeriodInSeconds, 0 when absent */
+    int64_t created_ms;     /* CreationTime */
+    int64_t max_runtime_s;  /* StoppingCondition.MaxRuntimeInSeconds (86400 when omitted) */
+    int64_t max_wait_s;     /* StoppingCondition.MaxWaitTimeInSeconds, -1 when absent */
+    int spot;               /* EnableManagedSpotTraining */
+    int max_retry_attempts; /* RetryStrategy.MaximumRetryAttempts, 0 without a RetryStrategy */
+    int64_t keep_alive_s;   /* ResourceConfig.KeepAlivePeriodInSeconds, 0 when absent */
 } lc_params;
 
 /* Events a job receives after creation. */
@@ -87,11 +87,11 @@ typedef struct lc_event {
     int64_t value;
 } lc_event;
 
-#define LC_MAX_STEPS 16       /* InProgress steps in one attempt of a scenario */
-#define LC_MAX_MESSAGES 4     /* status messages within one step */
-#define LC_MAX_MARKS 1024     /* marks in an expanded plan */
-#define LC_MAX_TRANSITIONS 512 /* SecondaryStatusTransitions entries in a view */
-#define LC_TEXT_MAX 1024      /* FailureReason max length (model) + NUL */
+#define LC_MAX_STEPS 16                    /* InProgress steps in one attempt of a scenario */
+#define LC_MAX_MESSAGES 4                  /* status messages within one step */
+#define LC_MAX_MARKS 1024                  /* marks in an expanded plan */
+#define LC_MAX_TRANSITIONS 512             /* SecondaryStatusTransitions entries in a view */
+#define LC_TEXT_MAX 1024                   /* FailureReason max length (model) + NUL */
 #define LC_MAX_DURATION_MS 1000000000000LL /* bound on every duration of a scenario (~31 years) */
 
 /* One status message within a step: shown from at_ms (offset from the step's start). */
@@ -121,18 +121,19 @@ typedef struct lc_scenario {
     int fail_step;
     int64_t fail_after_ms;
     char failure_reason[LC_TEXT_MAX];
-    int retryable;       /* the failure is retried under a RetryStrategy (InternalServerError) */
-    int failing_attempts;/* how many attempts fail: -1 every attempt, N the first N */
+    int retryable;        /* the failure is retried under a RetryStrategy (InternalServerError) */
+    int failing_attempts; /* how many attempts fail: -1 every attempt, N the first N */
     int64_t restart_delay_ms; /* time in Restarting before Starting again */
     /* Spot interruptions (EnableManagedSpotTraining only). */
-    int interruptions;   /* how many times the job is interrupted; -1 until MaxWaitTime passes */
-    int interrupt_step;  /* step index during which each interruption happens */
+    int interruptions;  /* how many times the job is interrupted; -1 until MaxWaitTime passes */
+    int interrupt_step; /* step index during which each interruption happens */
     int64_t interrupt_after_ms;
     int64_t interrupted_ms; /* time spent Interrupted before Starting again */
     int spot_savings_pct;   /* Billable = ceil(billed step time * (100 - pct) / 100) for spot */
 } lc_scenario;
 
-/* The default scenario: Starting (3 messages) -> Downloading -> Training -> Uploading -> Completed. */
+/* The default scenario: Starting (3 messages) -> Downloading -> Training -> Uploading -> Completed.
+ */
 const lc_scenario *lc_scenario_success(void);
 
 /* A mark of an expanded plan: at at_ms something becomes visible. */
@@ -183,10 +184,10 @@ typedef struct lc_view {
     int64_t training_time_s;   /* -1 absent */
     int64_t billable_time_s;   /* -1 absent */
     int64_t last_modified_ms;
-    const char *failure_reason; /* NULL absent */
-    lc_warm_pool warm_pool;     /* LC_WP_NONE absent */
+    const char *failure_reason;   /* NULL absent */
+    lc_warm_pool warm_pool;       /* LC_WP_NONE absent */
     int64_t warm_pool_retained_s; /* ResourceRetainedBillableTimeInSeconds, -1 absent */
-    int64_t next_change_ms;     /* next time the view changes, -1 never */
+    int64_t next_change_ms;       /* next time the view changes, -1 never */
 } lc_view;
 
 /* Evaluate the plan with its events (sorted by at_ms) at time t. Pure. */
