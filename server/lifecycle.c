@@ -548,8 +548,19 @@ static int64_t warm_pool_expiry(const lc_plan *plan, const lc_event *ev, int nev
     return x;
 }
 
-/* The warm pool at t (spec §3.2.8). Reused (a later job takes the pool over) is a later
- * issue: it will be one more event kind ending the Available interval. */
+/* When a later job took the Available pool over (the first LC_EV_WARM_REUSED at or after
+ * `end` and before the expiry x), or -1. */
+static int64_t warm_pool_reused_at(const lc_event *ev, int nev, int64_t end, int64_t x)
+{
+    for (int i = 0; i < nev; i++)
+        if (ev[i].kind == LC_EV_WARM_REUSED && ev[i].at_ms >= end && ev[i].at_ms < x)
+            return ev[i].at_ms;
+    return -1;
+}
+
+/* The warm pool at t (spec §3.2.8): InUse while the job runs; after Completed, Available until
+ * the keep-alive expires (Terminated) or a matching job takes it over (Reused), whichever
+ * comes first; ResourceRetainedBillableTimeInSeconds counts the Available time. */
 static void view_warm_pool(const lc_plan *plan, const lc_event *ev, int nev, int64_t t, lc_view *v)
 {
     v->warm_pool = LC_WP_NONE;
@@ -562,13 +573,15 @@ static void view_warm_pool(const lc_plan *plan, const lc_event *ev, int nev, int
     if (v->primary != LC_COMPLETED) return; /* Failed and Stopped jobs keep no pool */
     int64_t end = v->training_end_ms;
     int64_t x = warm_pool_expiry(plan, ev, nev, end);
-    if (t < x) {
+    int64_t reused = warm_pool_reused_at(ev, nev, end, x);
+    int64_t until = reused >= 0 ? reused : x;
+    if (t < until) {
         v->warm_pool = LC_WP_AVAILABLE;
         v->warm_pool_retained_s = (t - end) / 1000;
-        if (v->next_change_ms < 0 || x < v->next_change_ms) v->next_change_ms = x;
+        if (v->next_change_ms < 0 || until < v->next_change_ms) v->next_change_ms = until;
     } else {
-        v->warm_pool = LC_WP_TERMINATED;
-        v->warm_pool_retained_s = (x - end) / 1000;
+        v->warm_pool = reused >= 0 ? LC_WP_REUSED : LC_WP_TERMINATED;
+        v->warm_pool_retained_s = (until - end) / 1000;
     }
 }
 

@@ -77,8 +77,9 @@ typedef struct lc_params {
 
 /* Events a job receives after creation. */
 typedef enum lc_event_kind {
-    LC_EV_STOP = 1,      /* StopTrainingJob accepted at at_ms */
-    LC_EV_KEEP_ALIVE = 2 /* UpdateTrainingJob set KeepAlivePeriodInSeconds to value at at_ms */
+    LC_EV_STOP = 1,       /* StopTrainingJob accepted at at_ms */
+    LC_EV_KEEP_ALIVE = 2, /* UpdateTrainingJob set KeepAlivePeriodInSeconds to value at at_ms */
+    LC_EV_WARM_REUSED = 3 /* a matching new job took the Available warm pool over at at_ms */
 } lc_event_kind;
 
 typedef struct lc_event {

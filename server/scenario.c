@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -323,9 +324,10 @@ static int parse_spot(const perr *e, const cJSON *o, lc_scenario *out)
 
 int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
 {
-    static const char *const names[] = {"name", "steps", "stopDelaySeconds", "failure", "spot"};
+    static const char *const names[] = {"name", "steps",   "stopDelaySeconds", "failure",
+                                        "spot", "metrics", "ruleResults",      "description"};
     const perr e = {err, errlen};
-    const cJSON *f[5];
+    const cJSON *f[8];
     if (err && errlen > 0) err[0] = '\0';
     if (!out) return SM_EINVAL;
     if (!cJSON_IsObject(in)) return fail(&e, "scenario", "must be a JSON object");
@@ -335,7 +337,7 @@ int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
     out->failing_attempts = -1;
     out->spot_savings_pct = SCN_DEFAULT_SAVINGS_PCT;
 
-    int rc = fields(&e, in, "", names, 5, f);
+    int rc = fields(&e, in, "", names, 8, f);
     if (rc == SM_OK && !f[0]) rc = fail(&e, "name", "is required");
     if (rc == SM_OK && !f[1]) rc = fail(&e, "steps", "is required");
     if (rc == SM_OK) rc = get_name(&e, f[0], out->name, sizeof out->name);
@@ -343,7 +345,75 @@ int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
     if (rc == SM_OK && f[2]) rc = get_ms(&e, f[2], "stopDelaySeconds", 0, &out->stop_delay_ms);
     if (rc == SM_OK && f[3]) rc = parse_failure(&e, f[3], out);
     if (rc == SM_OK && f[4]) rc = parse_spot(&e, f[4], out);
+    scn_extras extras;
+    if (rc == SM_OK) rc = scn_extras_from_json(in, &extras, err, errlen);
     return rc;
+}
+
+static const char *const rule_results[] = {"NoIssuesFound", "IssuesFound", "Error"};
+
+int scn_extras_from_json(const cJSON *in, scn_extras *out, char *err, size_t errlen)
+{
+    const perr e = {err, errlen};
+    memset(out, 0, sizeof *out);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(in, "description");
+    const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(in, "metrics");
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(in, "ruleResults");
+    if (d && get_text(&e, d, "description", out->description, sizeof out->description))
+        return SM_EINVAL;
+    if (metrics && !cJSON_IsObject(metrics))
+        return fail(&e, "metrics", "must be an object of metric name -> number");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, metrics)
+    {
+        char path[300];
+        join(path, "metrics", m->string);
+        if (out->nmetrics == SCN_MAX_METRICS)
+            return fail(&e, "metrics", "at most %d metrics", SCN_MAX_METRICS);
+        if (!*m->string || strlen(m->string) >= sizeof out->metric_name[0])
+            return fail(&e, path, "metric names have 1 to 255 characters");
+        if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble))
+            return fail(&e, path, "must be a number");
+        snprintf(out->metric_name[out->nmetrics], sizeof out->metric_name[0], "%s", m->string);
+        out->metric_value[out->nmetrics++] = m->valuedouble;
+    }
+    if (rules && !cJSON_IsObject(rules))
+        return fail(&e, "ruleResults",
+                    "must be an object of rule configuration name -> NoIssuesFound, "
+                    "IssuesFound or Error");
+    cJSON_ArrayForEach(m, rules)
+    {
+        char path[300];
+        join(path, "ruleResults", m->string);
+        if (out->nrules == SCN_MAX_RULES)
+            return fail(&e, "ruleResults", "at most %d rules", SCN_MAX_RULES);
+        if (!*m->string || strlen(m->string) >= sizeof out->rule_name[0])
+            return fail(&e, path, "rule names have 1 to 256 characters");
+        int k = 0;
+        while (k < 3 && !(cJSON_IsString(m) && strcmp(m->valuestring, rule_results[k]) == 0))
+            k++;
+        if (k == 3) return fail(&e, path, "must be NoIssuesFound, IssuesFound or Error");
+        snprintf(out->rule_name[out->nrules], sizeof out->rule_name[0], "%s", m->string);
+        out->rule_result[out->nrules++] = rule_results[k];
+    }
+    return SM_OK;
+}
+
+const char *scn_extras_rule_result(const scn_extras *x, const char *rule)
+{
+    for (int i = 0; i < x->nrules; i++)
+        if (strcmp(x->rule_name[i], rule) == 0) return x->rule_result[i];
+    return "NoIssuesFound";
+}
+
+int scn_extras_metric(const scn_extras *x, const char *metric, double *value)
+{
+    for (int i = 0; i < x->nmetrics; i++)
+        if (strcmp(x->metric_name[i], metric) == 0) {
+            *value = x->metric_value[i];
+            return 1;
+        }
+    return 0;
 }
 
 /* ---- rendering ------------------------------------------------------------------------ */

@@ -64,4 +64,29 @@ int scn_to_json(const lc_scenario *sc, cJSON **out);
  * returns is accepted by lc_plan_build. */
 int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen);
 
+/*
+ * What a scenario says beyond the lifecycle, for Describe to show (lifecycle.c never reads
+ * it): "description" (text), "metrics" (FinalMetricDataList values by metric name; metrics
+ * not listed get deterministic values), "ruleResults" (the final RuleEvaluationStatus of
+ * Debugger and profiler rules by RuleConfigurationName: NoIssuesFound (default), IssuesFound
+ * or Error). scn_from_json validates these fields too.
+ */
+#define SCN_MAX_METRICS 40
+#define SCN_MAX_RULES 40
+typedef struct scn_extras {
+    char description[512];
+    int nmetrics;
+    char metric_name[SCN_MAX_METRICS][256];
+    double metric_value[SCN_MAX_METRICS];
+    int nrules;
+    char rule_name[SCN_MAX_RULES][257];
+    const char *rule_result[SCN_MAX_RULES];
+} scn_extras;
+
+int scn_extras_from_json(const cJSON *in, scn_extras *out, char *err, size_t errlen);
+/* The final result of rule `rule` ("NoIssuesFound" unless the scenario says otherwise). */
+const char *scn_extras_rule_result(const scn_extras *x, const char *rule);
+/* 1 with *value set when the scenario gives a value for `metric`, else 0. */
+int scn_extras_metric(const scn_extras *x, const char *metric, double *value);
+
 #endif
