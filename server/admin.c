@@ -5,19 +5,30 @@
  *   GET  /_sagemock/clock    {"now": epoch seconds, "rate": r, "paused": bool}
  *   POST /_sagemock/clock    any of {"set": epoch seconds, "advance": seconds, "rate": r},
  *                            applied in that order, all or nothing; answers the new clock
- *   POST /_sagemock/reset    removes every job and tag, loads the start-up fixtures again and
- *                            restores the start-up clock rate (time itself never goes back)
+ *   POST /_sagemock/reset    removes every job and tag, drops faults and run-time fixtures,
+ *                            loads the start-up fixtures again and restores the start-up
+ *                            clock rate (time itself never goes back)
+ *   GET  /_sagemock/scenarios  every scenario (built-in and from fixtures), rules, default
+ *   POST /_sagemock/fixtures   load a fixture document (the body), whole or not at all
+ *   GET|POST|DELETE /_sagemock/faults   list, add (one fault, or {"faults": [...]}), clear
+ *   GET  /_sagemock/jobs     every job of every region with its scenario (?limit=N, <= 10000)
  */
 #include "admin.h"
 #include "boot.h"
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "faults.h"
+#include "fixtures.h"
+#include "jobs.h"
+#include "registry.h"
 #include "reply.h"
 #include "../store/store.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static pthread_mutex_t clock_change = PTHREAD_MUTEX_INITIALIZER;
@@ -105,13 +116,10 @@ static int clock_change_req(sm_req *r)
 
 static int reset(sm_req *r)
 {
-    int rc = store_begin();
-    if (rc == SM_OK) rc = store_reset();
-    if (rc == SM_OK) rc = store_commit();
-    if (rc != SM_OK) {
-        store_rollback();
-        return reply_admin_error(r, 500, "reset failed: %s", store_errmsg());
-    }
+    char why[2048];
+    int64_t now = clock_now(r->wall_ms);
+    if (fx_reset(now, why, sizeof why) != SM_OK)
+        return reply_admin_error(r, 500, "reset failed: %s", why);
     pthread_mutex_lock(&clock_change);
     sm_clock c = clock_global_get();
     if (clock_set_rate(&c, r->wall_ms, cfg.clock_rate) == SM_OK && boot_clock_save(&c) == SM_OK)
@@ -119,6 +127,111 @@ static int reset(sm_req *r)
     pthread_mutex_unlock(&clock_change);
     cJSON *o = cJSON_CreateObject();
     if (o) cJSON_AddStringToObject(o, "status", "ok");
+    return reply_admin(r, 200, o);
+}
+
+static int scenarios(sm_req *r)
+{
+    return reply_admin(r, 200, reg_to_json());
+}
+
+static int fixtures_load(sm_req *r)
+{
+    char why[4096];
+    cJSON *summary = NULL;
+    if (!r->body_len) return reply_admin_error(r, 400, "the body must be a fixture document");
+    if (fx_load_text(r->body, r->body_len, "request body", clock_now(r->wall_ms), &summary, why,
+                     sizeof why) != SM_OK)
+        return reply_admin_error(r, 400, "%s", why);
+    return reply_admin(r, 200, summary);
+}
+
+static int faults_list(sm_req *r)
+{
+    cJSON *o = cJSON_CreateObject(), *a = fault_to_json();
+    if (!o || !a || !cJSON_AddItemToObject(o, "faults", a)) {
+        cJSON_Delete(a);
+        cJSON_Delete(o);
+        return reply_admin_error(r, 500, "out of memory");
+    }
+    return reply_admin(r, 200, o);
+}
+
+static int faults_add(sm_req *r)
+{
+    cJSON *in = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(in, "faults");
+    cJSON *one = NULL, *norm = cJSON_CreateArray();
+    char why[512];
+    int rc = cJSON_IsObject(in) && norm ? SM_OK : SM_EINVAL;
+    if (rc != SM_OK)
+        snprintf(why, sizeof why, "the body must be a fault object or {\"faults\": [...]}");
+    if (rc == SM_OK && list) {
+        int i = 0;
+        const cJSON *f, *items = cJSON_IsArray(list) ? list : NULL;
+        if (!items) rc = SM_EINVAL, snprintf(why, sizeof why, "faults: must be an array");
+        cJSON_ArrayForEach(f, items)
+        {
+            char w[400];
+            if (rc != SM_OK) break;
+            if ((rc = fault_parse(f, &one, w, sizeof w)) == SM_OK)
+                cJSON_AddItemToArray(norm, one);
+            else
+                snprintf(why, sizeof why, "faults[%d].%s", i, w);
+            i++;
+        }
+    } else if (rc == SM_OK) {
+        if ((rc = fault_parse(in, &one, why, sizeof why)) == SM_OK) cJSON_AddItemToArray(norm, one);
+    }
+    cJSON_Delete(in);
+    if (rc != SM_OK) {
+        cJSON_Delete(norm);
+        return reply_admin_error(r, 400, "%s", why);
+    }
+    fault_add_all(norm);
+    cJSON_Delete(norm);
+    return faults_list(r);
+}
+
+static int faults_clear(sm_req *r)
+{
+    fault_clear();
+    return faults_list(r);
+}
+
+static int job_row(const store_job *j, void *arg)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok =
+        o && cJSON_AddStringToObject(o, "name", j->name) &&
+        cJSON_AddStringToObject(o, "arn", j->arn) &&
+        cJSON_AddStringToObject(o, "region", j->region) &&
+        cJSON_AddStringToObject(o, "scenario", j->scenario_name) &&
+        cJSON_AddStringToObject(o, "status", j->status) &&
+        cJSON_AddStringToObject(o, "secondaryStatus", j->secondary) &&
+        cJSON_AddItemToObject(o, "creationTime", reply_time(j->created_ms)) &&
+        cJSON_AddItemToObject(o, "lastModifiedTime", reply_time(j->last_modified_ms)) &&
+        (j->end_ms < 0 || cJSON_AddItemToObject(o, "trainingEndTime", reply_time(j->end_ms))) &&
+        (!j->warm_pool[0] || cJSON_AddStringToObject(o, "warmPoolStatus", j->warm_pool)) &&
+        cJSON_AddItemToArray(arg, o);
+    if (!ok) cJSON_Delete(o);
+    return !ok;
+}
+
+static int jobs_list(sm_req *r)
+{
+    long limit = 1000;
+    const char *q = strstr(r->query, "limit=");
+    if (q) limit = strtol(q + 6, NULL, 10);
+    if (limit < 1 || limit > 10000) return reply_admin_error(r, 400, "limit must be 1 to 10000");
+    if (jobs_advance_due(clock_now(r->wall_ms)) < 0)
+        return reply_admin_error(r, 500, "cannot bring the jobs up to date: %s", store_errmsg());
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+    if (!o || !a || store_all((int)limit, job_row, a) < 0 || !cJSON_AddItemToObject(o, "jobs", a)) {
+        cJSON_Delete(a);
+        cJSON_Delete(o);
+        return reply_admin_error(r, 500, "cannot list the jobs");
+    }
     return reply_admin(r, 200, o);
 }
 
@@ -134,10 +247,11 @@ static int clock_get(sm_req *r)
 }
 
 static const route routes[] = {
-    {"/_sagemock/clock", "GET", clock_get},
-    {"/_sagemock/clock", "POST", clock_change_req},
-    {"/_sagemock/health", "GET", health},
-    {"/_sagemock/reset", "POST", reset},
+    {"/_sagemock/clock", "GET", clock_get},        {"/_sagemock/clock", "POST", clock_change_req},
+    {"/_sagemock/faults", "DELETE", faults_clear}, {"/_sagemock/faults", "GET", faults_list},
+    {"/_sagemock/faults", "POST", faults_add},     {"/_sagemock/fixtures", "POST", fixtures_load},
+    {"/_sagemock/health", "GET", health},          {"/_sagemock/jobs", "GET", jobs_list},
+    {"/_sagemock/reset", "POST", reset},           {"/_sagemock/scenarios", "GET", scenarios},
 };
 
 void admin_dispatch(sm_req *r)

@@ -21,6 +21,7 @@ sm_config cfg = {
     .region = "us-east-1",
     .account_id = "123456789012",
     .arn_lower = 1,
+    .default_scenario = "success",
     .log_format = LOG_TEXT,
     .log_level = LOG_INFO,
     .threads = 0,
@@ -123,6 +124,13 @@ static int set_arn_case(const char *v, const char *from)
     return 0;
 }
 
+static int set_default_scenario(const char *v, const char *from)
+{
+    if (!*v || strlen(v) > 63) return fail(from, v, "expected a scenario name");
+    cfg.default_scenario = v;
+    return 0;
+}
+
 static int set_log_format(const char *v, const char *from)
 {
     if (strcmp(v, "text") == 0)
@@ -198,6 +206,8 @@ static const option options[] = {
      set_account},
     {"--arn-case", "SAGEMOCK_ARN_CASE", "lower|preserve",
      "job name case inside ARNs (default lower, as SageMaker does)", set_arn_case},
+    {"--default-scenario", "SAGEMOCK_DEFAULT_SCENARIO", "NAME",
+     "scenario of jobs no tag or rule chooses (default success)", set_default_scenario},
     {"--log-format", "SAGEMOCK_LOG_FORMAT", "text|json", "access log format (default text)",
      set_log_format},
     {"--log-level", "SAGEMOCK_LOG_LEVEL", "LEVEL", "error, warn, info or debug (default info)",

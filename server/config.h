@@ -23,7 +23,9 @@ typedef struct sm_config {
     int clock_rate_set; /* given on the command line or in the environment */
     const char *region;
     const char *account_id;
-    int arn_lower; /* lower-case the job name inside ARNs, as the real service does */
+    int arn_lower;
+    const char
+        *default_scenario; /* lower-case the job name inside ARNs, as the real service does */
     cfg_log_format log_format;
     cfg_log_level log_level;
     int threads;

@@ -61,18 +61,6 @@ int h_describe_training_job(sm_req *r)
     return out ? reply_json(r, out) : internal_error(r);
 }
 
-/* Persist c's events and state (and a new request text when non-NULL), inside a transaction
- * the caller began. */
-static int save(const store_job *job, jobs_ctx *c, const char *request)
-{
-    char *events = jobs_events_json(c);
-    store_state st;
-    jobs_state(&c->view, &st);
-    int rc = events ? store_job_update(job->id, events, request, &st) : SM_ENOMEM;
-    free(events);
-    return rc;
-}
-
 int h_stop_training_job(sm_req *r)
 {
     if (store_begin() != SM_OK) return internal_error(r);
@@ -89,7 +77,7 @@ int h_stop_training_job(sm_req *r)
                     lc_primary_name(c->view.primary));
         rc = SM_ESTATE;
     } else if ((rc = jobs_add_event(c, LC_EV_STOP, r->now_ms, 0, r->now_ms)) == SM_OK &&
-               (rc = save(&job, c, NULL)) == SM_OK) {
+               (rc = jobs_save(&job, c, NULL)) == SM_OK) {
         rc = store_commit();
     }
     if (rc != SM_OK) store_rollback();
@@ -197,7 +185,7 @@ int h_update_training_job(sm_req *r)
     cJSON *req = cJSON_Parse(job.request);
     int rc = req ? apply_update(r, &job, c, req) : internal_error(r);
     char *text = rc == SM_OK ? cJSON_PrintUnformatted(req) : NULL;
-    if (rc == SM_OK) rc = text ? save(&job, c, text) : SM_ENOMEM;
+    if (rc == SM_OK) rc = text ? jobs_save(&job, c, text) : SM_ENOMEM;
     if (rc == SM_OK) rc = store_commit();
     if (rc != SM_OK) store_rollback();
     free(text);

@@ -22,12 +22,16 @@ void jobs_ctx_free(jobs_ctx *c)
     free(c);
 }
 
-static const char *const event_names[] = {[LC_EV_STOP] = "stop", [LC_EV_KEEP_ALIVE] = "keepAlive"};
+static const char *const event_names[] = {
+    [LC_EV_STOP] = "stop", [LC_EV_KEEP_ALIVE] = "keepAlive", [LC_EV_WARM_REUSED] = "warmReused"};
+#define LAST_EVENT LC_EV_WARM_REUSED
 
-/* Events are stored as [{"kind":"stop","at":ms,"value":n}, ...] in the order received. */
+/* Events are stored as [{"kind":"stop","at":ms,"value":n}, ...] in the order received;
+ * warmReused events also carry "by", the name of the job that took the pool over. */
 static int parse_events(const char *text, jobs_ctx *c)
 {
     c->nev = 0;
+    c->reused_by[0] = 0;
     cJSON *a = cJSON_Parse(text ? text : "[]");
     if (!cJSON_IsArray(a)) {
         cJSON_Delete(a);
@@ -40,7 +44,8 @@ static int parse_events(const char *text, jobs_ctx *c)
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(e, "at");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
         int kind = 0;
-        for (int i = 1; i <= LC_EV_KEEP_ALIVE && cJSON_IsString(k); i++)
+        const cJSON *by = cJSON_GetObjectItemCaseSensitive(e, "by");
+        for (int i = 1; i <= LAST_EVENT && cJSON_IsString(k); i++)
             if (strcmp(k->valuestring, event_names[i]) == 0) kind = i;
         if (!kind || !cJSON_IsNumber(at) || c->nev == JOBS_MAX_EVENTS) {
             cJSON_Delete(a);
@@ -48,6 +53,8 @@ static int parse_events(const char *text, jobs_ctx *c)
         }
         c->ev[c->nev++] = (lc_event){(lc_event_kind)kind, (int64_t)at->valuedouble,
                                      cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0};
+        if (kind == LC_EV_WARM_REUSED && cJSON_IsString(by))
+            snprintf(c->reused_by, sizeof c->reused_by, "%s", by->valuestring);
     }
     cJSON_Delete(a);
     return SM_OK;
@@ -60,7 +67,9 @@ char *jobs_events_json(const jobs_ctx *c)
         cJSON *e = cJSON_CreateObject();
         if (!e || !cJSON_AddStringToObject(e, "kind", event_names[c->ev[i].kind]) ||
             !cJSON_AddNumberToObject(e, "at", (double)c->ev[i].at_ms) ||
-            !cJSON_AddNumberToObject(e, "value", (double)c->ev[i].value)) {
+            !cJSON_AddNumberToObject(e, "value", (double)c->ev[i].value) ||
+            (c->ev[i].kind == LC_EV_WARM_REUSED &&
+             !cJSON_AddStringToObject(e, "by", c->reused_by))) {
             cJSON_Delete(e);
             cJSON_Delete(a);
             return NULL;
@@ -103,6 +112,22 @@ int jobs_add_event(jobs_ctx *c, lc_event_kind kind, int64_t at_ms, int64_t value
     return SM_OK;
 }
 
+int jobs_add_reuse(jobs_ctx *c, int64_t at_ms, const char *by)
+{
+    snprintf(c->reused_by, sizeof c->reused_by, "%s", by);
+    return jobs_add_event(c, LC_EV_WARM_REUSED, at_ms, 0, at_ms);
+}
+
+int jobs_save(const store_job *job, const jobs_ctx *c, const char *request)
+{
+    char *events = jobs_events_json(c);
+    store_state st;
+    jobs_state(&c->view, &st);
+    int rc = events ? store_job_update(job->id, events, request, &st) : SM_ENOMEM;
+    free(events);
+    return rc;
+}
+
 void jobs_state(const lc_view *v, store_state *st)
 {
     st->status = lc_primary_name(v->primary);
@@ -134,18 +159,24 @@ static int advance_one(store_job *job, void *arg)
     return a->rc != SM_OK;
 }
 
+int jobs_advance_due_in_tx(int64_t now_ms)
+{
+    advance_arg a = {now_ms, jobs_ctx_new(), SM_OK};
+    if (!a.c) return SM_ENOMEM;
+    int n = store_due_each(now_ms, advance_one, &a);
+    if (n >= 0 && a.rc != SM_OK) n = a.rc;
+    jobs_ctx_free(a.c);
+    return n;
+}
+
 int jobs_advance_due(int64_t now_ms)
 {
     int due = store_due_any(now_ms);
     if (due <= 0) return due;
-    advance_arg a = {now_ms, jobs_ctx_new(), SM_OK};
-    if (!a.c) return SM_ENOMEM;
     int n = store_begin();
-    if (n == SM_OK) n = store_due_each(now_ms, advance_one, &a);
-    if (n >= 0 && a.rc != SM_OK) n = a.rc;
+    if (n == SM_OK) n = jobs_advance_due_in_tx(now_ms);
     if (n >= 0 && store_commit() != SM_OK) n = SM_ESTORE;
     if (n < 0) store_rollback();
-    jobs_ctx_free(a.c);
     return n;
 }
 

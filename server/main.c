@@ -9,6 +9,8 @@
 #include "boot.h"
 #include "config.h"
 #include "errors.h"
+#include "fixtures.h"
+#include "registry.h"
 #include "http.h"
 #include "log.h"
 #include "model.h"
@@ -66,10 +68,6 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR, "the embedded service model does not load: %s", model_error());
         return 1;
     }
-    if (cfg.nfixtures > 0) {
-        log_msg(LOG_ERROR, "--fixtures is not available in this build");
-        return 2;
-    }
     if (store_open(cfg.db) != SM_OK) {
         log_msg(LOG_ERROR, "cannot open the database %s: %s", cfg.db, store_errmsg());
         return 1;
@@ -79,6 +77,14 @@ int main(int argc, char **argv)
                 store_errmsg());
         store_close();
         return 1;
+    }
+
+    reg_set_default(cfg.default_scenario);
+    char why[2048];
+    if (fx_init(clock_now(clock_wall_ms()), why, sizeof why) != SM_OK) {
+        log_msg(LOG_ERROR, "fixtures refused: %s", why);
+        store_close();
+        return 2;
     }
 
     /* Block the stop signals before the daemon's threads start, so they inherit the mask and
@@ -107,5 +113,6 @@ int main(int argc, char **argv)
     http_stop();
     store_close();
     model_free();
+    reg_free();
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "faults.h"
 #include "model.h"
 #include "reply.h"
 #include "validate.h"
@@ -111,6 +112,15 @@ void ops_dispatch(sm_req *r)
         return;
     }
     r->job_name = member_string(r->input, "TrainingJobName");
+    const char *arn = member_string(r->input, "ResourceArn");
+    const char *slash = arn ? strrchr(arn, '/') : NULL;
+    const char *fault = fault_check(r->operation, r->job_name ? r->job_name
+                                                  : slash     ? slash + 1
+                                                              : NULL);
+    if (fault) {
+        reply_error(r, fault, "%s", fault_message(fault));
+        return;
+    }
 
     char *message = NULL;
     int rc = val_input(model_input_shape(r->operation), r->input, &message);

@@ -92,6 +92,10 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_RESET_TAGS] = "DELETE FROM tags",
     [SQL_RESET_JOBS] = "DELETE FROM jobs",
     [SQL_JOB_COUNT] = "SELECT COUNT(*) FROM jobs",
+    [SQL_ALL_JOBS] = "SELECT " LIST_COLS " FROM jobs ORDER BY created_ms DESC, id DESC LIMIT :n",
+    [SQL_WARM_POOL_EACH] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs WHERE "
+                           "region = :region AND warm_pool = :status AND id != :exclude "
+                           "ORDER BY end_ms, id",
 };
 
 /* Migrations: migration[i] brings the schema from version i to i + 1. Append only. */

@@ -32,6 +32,8 @@ typedef enum store_sql {
     SQL_RESET_TAGS,
     SQL_RESET_JOBS,
     SQL_JOB_COUNT,
+    SQL_WARM_POOL_EACH,
+    SQL_ALL_JOBS,
     SQL__COUNT
 } store_sql;
 

@@ -209,6 +209,31 @@ int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *a
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
 }
 
+int store_each_warm_pool(const char *region, const char *status, int64_t exclude_id,
+                         int (*fn)(store_job *job, void *arg), void *arg)
+{
+    sqlite3_stmt *st = store_stmt(SQL_WARM_POOL_EACH);
+    if (!st) return SM_ESTORE;
+    bind_text(st, ":region", region);
+    bind_text(st, ":status", status);
+    bind_int(st, ":exclude", exclude_id);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_job j;
+        int r = row_to_job(st, &j, 1);
+        if (r != SM_OK) {
+            sqlite3_reset(st);
+            return r;
+        }
+        r = fn(&j, arg);
+        store_job_clear(&j);
+        n++;
+        if (r) break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
+}
+
 int store_list(const char *region, store_sort sort, int descending, const store_cursor *after,
                int limit, int (*fn)(const store_job *job, void *arg), void *arg)
 {
@@ -223,6 +248,22 @@ int store_list(const char *region, store_sort sort, int descending, const store_
         bind_int(st, ":created", after->created_ms);
         bind_int(st, ":id", after->id);
     }
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_job j;
+        row_to_job(st, &j, 0);
+        n++;
+        if (fn(&j, arg)) break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
+}
+
+int store_all(int limit, int (*fn)(const store_job *job, void *arg), void *arg)
+{
+    sqlite3_stmt *st = store_stmt(SQL_ALL_JOBS);
+    if (!st) return SM_ESTORE;
+    bind_int(st, ":n", limit);
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_job j;

@@ -74,6 +74,12 @@ void store_job_clear(store_job *job);
 int store_due_any(int64_t now_ms);
 int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *arg);
 
+/* Jobs of `region` whose materialised warm-pool status is `status` (other than job
+ * `exclude_id`), oldest end first, loaded whole; fn returns non-zero to stop. Returns the
+ * number visited or a negative code. */
+int store_each_warm_pool(const char *region, const char *status, int64_t exclude_id,
+                         int (*fn)(store_job *job, void *arg), void *arg);
+
 /* ListTrainingJobs paging: sort keys and order, a keyset position after which to continue. */
 typedef enum { STORE_SORT_CREATION = 0, STORE_SORT_NAME = 1, STORE_SORT_STATUS = 2 } store_sort;
 typedef struct store_cursor {
@@ -86,6 +92,9 @@ typedef struct store_cursor {
  * not loaded). Returns the number of rows visited, or a negative code. */
 int store_list(const char *region, store_sort sort, int descending, const store_cursor *after,
                int limit, int (*fn)(const store_job *job, void *arg), void *arg);
+
+/* Up to `limit` jobs of every region, newest first (request/scenario/events not loaded). */
+int store_all(int limit, int (*fn)(const store_job *job, void *arg), void *arg);
 
 /* Tags of a job, in insertion order. */
 int store_tag_put(int64_t job_id, const char *key, const char *value);

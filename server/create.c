@@ -1,0 +1,360 @@
+/*
+ * create.c: the birth of a training job, shared by CreateTrainingJob and the seed jobs of
+ * fixture files: the cross-field rules the model cannot express, the defaults the service
+ * fills in, the choice of its scenario, its first state, its row and tags, and the warm pool
+ * it may take over.
+ *
+ * Callers have already checked every single-member constraint of the model (val_input). The
+ * texts of the cross-field errors are ours (the spec found no real ones); they name the
+ * members involved. Nothing here knows HTTP; errors come back in a create_error.
+ */
+#include "clock.h"
+#include "config.h"
+#include "describe.h"
+#include "errors.h"
+#include "jobs.h"
+#include "create.h"
+#include "registry.h"
+#include "scenario.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_RUNTIME_S 86400
+#define MAX_MAX_RUNTIME_S 2419200
+
+static cJSON *member(const cJSON *o, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, name);
+}
+
+static int64_t int_member(const cJSON *o, const char *name, int64_t dflt)
+{
+    const cJSON *v = member(o, name);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+}
+
+static const char *str_member(const cJSON *o, const char *name)
+{
+    const cJSON *v = member(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+__attribute__((format(printf, 3, 4))) static int cerr(create_error *e, const char *code,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    e->code = code;
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return SM_EINVAL;
+}
+
+static int null_error(create_error *r, const char *path)
+{
+    return cerr(r, "ValidationException",
+                "1 validation error detected: Value null at '%s' failed to satisfy "
+                "constraint: Member must not be null",
+                path);
+}
+
+static int check_algorithm(create_error *r, const cJSON *in)
+{
+    const cJSON *as = member(in, "AlgorithmSpecification");
+    if (!as)
+        return member(in, "ServerlessJobConfig") ? SM_OK : null_error(r, "algorithmSpecification");
+    if (!member(as, "AlgorithmName") == !member(as, "TrainingImage"))
+        return cerr(r, "ValidationException",
+                    "Exactly one of AlgorithmSpecification.AlgorithmName and "
+                    "AlgorithmSpecification.TrainingImage must be specified.");
+    return SM_OK;
+}
+
+static int check_resources(create_error *r, const cJSON *in)
+{
+    const cJSON *rc = member(in, "ResourceConfig");
+    if (!rc) return member(in, "ServerlessJobConfig") ? SM_OK : null_error(r, "resourceConfig");
+    int single = member(rc, "InstanceType") || member(rc, "InstanceCount");
+    int groups = member(rc, "InstanceGroups") != NULL;
+    if (single == groups ||
+        (single && !(member(rc, "InstanceType") && member(rc, "InstanceCount"))))
+        return cerr(r, "ValidationException",
+                    "ResourceConfig must specify either InstanceType and InstanceCount, "
+                    "or InstanceGroups, but not both.");
+    return SM_OK;
+}
+
+static int check_stopping(create_error *r, const cJSON *in)
+{
+    const cJSON *sc = member(in, "StoppingCondition");
+    int64_t runtime = int_member(sc, "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_S);
+    int64_t wait = int_member(sc, "MaxWaitTimeInSeconds", -1);
+    int spot = cJSON_IsTrue(member(in, "EnableManagedSpotTraining"));
+    if (runtime > MAX_MAX_RUNTIME_S)
+        return cerr(r, "ValidationException",
+                    "1 validation error detected: Value '%lld' at "
+                    "'stoppingCondition.maxRuntimeInSeconds' failed to satisfy "
+                    "constraint: Member must have value less than or equal to %d",
+                    (long long)runtime, MAX_MAX_RUNTIME_S);
+    if (spot && wait < 0)
+        return cerr(r, "ValidationException",
+                    "StoppingCondition.MaxWaitTimeInSeconds must be specified when "
+                    "EnableManagedSpotTraining is true.");
+    if (!spot && wait >= 0)
+        return cerr(r, "ValidationException",
+                    "StoppingCondition.MaxWaitTimeInSeconds can be specified only when "
+                    "EnableManagedSpotTraining is true.");
+    if (spot && wait < runtime)
+        return cerr(r, "ValidationException",
+                    "StoppingCondition.MaxWaitTimeInSeconds (%lld) must be greater than "
+                    "or equal to StoppingCondition.MaxRuntimeInSeconds (%lld).",
+                    (long long)wait, (long long)runtime);
+    return SM_OK;
+}
+
+static int check_channels(create_error *r, const cJSON *in)
+{
+    const cJSON *channels = member(in, "InputDataConfig"), *ch;
+    const char *job_mode = str_member(member(in, "AlgorithmSpecification"), "TrainingInputMode");
+    int i = 0;
+    cJSON_ArrayForEach(ch, channels)
+    {
+        i++;
+        const char *name = str_member(ch, "ChannelName");
+        const cJSON *other;
+        int j = 0;
+        cJSON_ArrayForEach(other, channels)
+        {
+            if (++j < i && name && str_member(other, "ChannelName") &&
+                strcmp(name, str_member(other, "ChannelName")) == 0)
+                return cerr(r, "ValidationException",
+                            "Channel names must be unique: '%s' appears more than once "
+                            "in InputDataConfig.",
+                            name);
+        }
+        const cJSON *ds = member(ch, "DataSource");
+        int sources = !!member(ds, "S3DataSource") + !!member(ds, "FileSystemDataSource") +
+                      !!member(ds, "DatasetSource");
+        if (sources != 1)
+            return cerr(r, "ValidationException",
+                        "InputDataConfig channel '%s': DataSource must specify exactly "
+                        "one of S3DataSource, FileSystemDataSource and DatasetSource.",
+                        name ? name : "");
+        const char *type = str_member(member(ds, "S3DataSource"), "S3DataType");
+        const char *mode = str_member(ch, "InputMode");
+        if (!mode) mode = job_mode;
+        if (type && strcmp(type, "AugmentedManifestFile") == 0 && mode && strcmp(mode, "Pipe") != 0)
+            return cerr(r, "ValidationException",
+                        "InputDataConfig channel '%s': AugmentedManifestFile can be used "
+                        "only when the channel's input mode is Pipe.",
+                        name ? name : "");
+    }
+    return SM_OK;
+}
+
+static int check_tags(create_error *r, const cJSON *tags)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tags)
+    {
+        const char *k = str_member(t, "Key");
+        if (k && strncmp(k, "aws:", 4) == 0)
+            return cerr(r, "ValidationException",
+                        "Tag keys starting with 'aws:' are reserved for system use: '%s'.", k);
+    }
+    return SM_OK;
+}
+
+/* Adds `name` = item to o unless present; false only when allocation failed. */
+static int fill(cJSON *o, const char *name, cJSON *item)
+{
+    if (!o || member(o, name)) {
+        cJSON_Delete(item);
+        return 1;
+    }
+    return item && cJSON_AddItemToObject(o, name, item);
+}
+
+/* The values the service fills in, as Describe shows them (spec §2.1). */
+static int fill_defaults(cJSON *in)
+{
+    int ok = 1;
+    cJSON *ch;
+    cJSON_ArrayForEach(ch, member(in, "InputDataConfig"))
+    {
+        ok &= fill(ch, "CompressionType", cJSON_CreateString("None"));
+        ok &= fill(ch, "RecordWrapperType", cJSON_CreateString("None"));
+    }
+    cJSON *odc = member(in, "OutputDataConfig");
+    ok &= fill(odc, "KmsKeyId", cJSON_CreateString(""));
+    ok &= fill(odc, "CompressionType", cJSON_CreateString("GZIP"));
+    ok &= fill(member(in, "AlgorithmSpecification"), "EnableSageMakerMetricsTimeSeries",
+               cJSON_CreateFalse());
+    ok &= fill(in, "StoppingCondition", cJSON_CreateObject());
+    ok &= fill(member(in, "StoppingCondition"), "MaxRuntimeInSeconds",
+               cJSON_CreateNumber(DEFAULT_MAX_RUNTIME_S));
+    ok &= fill(in, "EnableNetworkIsolation", cJSON_CreateFalse());
+    ok &= fill(in, "EnableInterContainerTrafficEncryption", cJSON_CreateFalse());
+    ok &= fill(in, "EnableManagedSpotTraining", cJSON_CreateFalse());
+    return ok ? SM_OK : SM_ENOMEM;
+}
+
+int create_check(const cJSON *in, create_error *e)
+{
+    if (check_algorithm(e, in) || check_resources(e, in) || check_stopping(e, in) ||
+        check_channels(e, in) || check_tags(e, member(in, "Tags")))
+        return SM_EINVAL;
+    return SM_OK;
+}
+
+/* Warm-pool reuse (spec §3.2.8; the matching rule is inferred from the AWS warm-pool docs): a
+ * new job that asks for a warm pool takes over an Available pool of the same region whose job
+ * had the same role, instances, volume, network and encryption settings. */
+static int same_member(const cJSON *a, const cJSON *b, const char *name)
+{
+    const cJSON *x = member(a, name), *y = member(b, name);
+    if (!x || !y) return !x && !y;
+    return cJSON_Compare(x, y, 1);
+}
+
+static int pool_matches(const cJSON *mine, const cJSON *theirs)
+{
+    static const char *const top[] = {"RoleArn", "VpcConfig", "EnableNetworkIsolation",
+                                      "EnableInterContainerTrafficEncryption"};
+    static const char *const resources[] = {"InstanceType", "InstanceCount", "VolumeSizeInGB",
+                                            "VolumeKmsKeyId", "InstanceGroups"};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        if (!same_member(mine, theirs, top[i])) return 0;
+    for (size_t i = 0; i < sizeof resources / sizeof resources[0]; i++)
+        if (!same_member(member(mine, "ResourceConfig"), member(theirs, "ResourceConfig"),
+                         resources[i]))
+            return 0;
+    return 1;
+}
+
+typedef struct reuse {
+    const cJSON *request;
+    const char *name;
+    int64_t now_ms;
+    int done, rc;
+} reuse;
+
+static int try_reuse(store_job *job, void *arg)
+{
+    reuse *u = arg;
+    cJSON *theirs = cJSON_Parse(job->request);
+    int match = theirs && pool_matches(u->request, theirs);
+    cJSON_Delete(theirs);
+    if (!match) return 0;
+    jobs_ctx *c = jobs_ctx_new();
+    if (!c || jobs_eval(job, u->now_ms, c) != SM_OK || c->view.warm_pool != LC_WP_AVAILABLE) {
+        jobs_ctx_free(c);
+        return 0;
+    }
+    u->rc = jobs_add_reuse(c, u->now_ms, u->name);
+    if (u->rc == SM_OK) u->rc = jobs_save(job, c, NULL);
+    jobs_ctx_free(c);
+    u->done = u->rc == SM_OK;
+    return 1;
+}
+
+static void fill_state(store_job *job, const lc_view *v)
+{
+    store_state st;
+    jobs_state(v, &st);
+    snprintf(job->status, sizeof job->status, "%s", st.status);
+    snprintf(job->secondary, sizeof job->secondary, "%s", st.secondary);
+    snprintf(job->warm_pool, sizeof job->warm_pool, "%s", st.warm_pool);
+    job->last_modified_ms = st.last_modified_ms;
+    job->end_ms = st.end_ms;
+    job->next_change_ms = st.next_change_ms;
+}
+
+static int internal(create_error *e)
+{
+    return cerr(e, "InternalFailure",
+                "The request processing has failed because of an unknown error, exception or "
+                "failure.");
+}
+
+int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e)
+{
+    if (fill_defaults(in) != SM_OK) return internal(e), SM_ENOMEM;
+    store_job job = {0};
+    char scenario_name[REG_NAME_MAX], reason[512];
+    char *scenario = NULL;
+    int rc;
+    if (o->scenario_name) {
+        snprintf(scenario_name, sizeof scenario_name, "%s", o->scenario_name);
+        scenario = strdup(o->scenario_json);
+        rc = scenario ? SM_OK : SM_ENOMEM;
+    } else {
+        rc = reg_choose(in, scenario_name, &scenario, reason, sizeof reason);
+    }
+    if (rc != SM_OK)
+        return rc == SM_ENOMEM ? internal(e) : cerr(e, "ValidationException", "%s", reason);
+
+    cJSON *tags = cJSON_DetachItemFromObjectCaseSensitive(in, "Tags");
+    const cJSON *sc = member(in, "StoppingCondition");
+    snprintf(job.region, sizeof job.region, "%s", o->region);
+    snprintf(job.name, sizeof job.name, "%s", str_member(in, "TrainingJobName"));
+    jobs_arn(job.region, job.name, job.arn, sizeof job.arn);
+    job.created_ms = o->created_ms;
+    job.max_runtime_s = int_member(sc, "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_S);
+    job.max_wait_s = int_member(sc, "MaxWaitTimeInSeconds", -1);
+    job.spot = cJSON_IsTrue(member(in, "EnableManagedSpotTraining"));
+    job.max_retry = (int)int_member(member(in, "RetryStrategy"), "MaximumRetryAttempts", 0);
+    job.keep_alive_s = int_member(member(in, "ResourceConfig"), "KeepAlivePeriodInSeconds", 0);
+    snprintf(job.scenario_name, sizeof job.scenario_name, "%s", scenario_name);
+    job.scenario = scenario;
+    job.request = cJSON_PrintUnformatted(in);
+    job.events = strdup("[]");
+
+    jobs_ctx *c = jobs_ctx_new();
+    rc = c && job.request && job.events ? SM_OK : SM_ENOMEM;
+    if (rc == SM_OK) rc = jobs_eval(&job, o->now_ms, c);
+    if (rc == SM_OK && o->stop_at_ms >= 0) {
+        lc_view at_stop;
+        lc_eval(&c->plan, c->ev, c->nev, o->stop_at_ms, &at_stop);
+        if (at_stop.primary == LC_IN_PROGRESS)
+            rc = jobs_add_event(c, LC_EV_STOP, o->stop_at_ms, 0, o->now_ms);
+        if (rc == SM_OK) {
+            free(job.events);
+            job.events = jobs_events_json(c);
+            if (!job.events) rc = SM_ENOMEM;
+        }
+    }
+    if (rc == SM_OK) {
+        fill_state(&job, &c->view);
+        char existing[STORE_ARN_MAX];
+        rc = store_job_insert(&job, existing);
+        if (rc == SM_EEXIST)
+            cerr(e, "ResourceInUse",
+                 "Training job names must be unique within an AWS account and region, and a "
+                 "training job with this name already exists (%s)",
+                 existing);
+    }
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tags)
+    {
+        if (rc != SM_OK) break;
+        rc = store_tag_put(job.id, str_member(t, "Key"), str_member(t, "Value"));
+    }
+    if (rc == SM_OK && job.keep_alive_s > 0 && o->stop_at_ms < 0 && o->created_ms == o->now_ms) {
+        reuse u = {in, job.name, o->now_ms, 0, SM_OK};
+        rc = jobs_advance_due_in_tx(o->now_ms);
+        if (rc >= 0) rc = store_each_warm_pool(job.region, "Available", job.id, try_reuse, &u);
+        if (rc >= 0) rc = u.rc;
+    }
+    if (rc == SM_OK)
+        snprintf(arn, STORE_ARN_MAX, "%s", job.arn);
+    else if (rc != SM_EEXIST)
+        internal(e);
+    cJSON_Delete(tags);
+    jobs_ctx_free(c);
+    store_job_clear(&job);
+    return rc;
+}
