@@ -3,9 +3,13 @@
  */
 #include "describe.h"
 #include "model.h"
+#include "errors.h"
 #include "reply.h"
+#include "scenario.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen)
@@ -47,11 +51,120 @@ static int profiling_enabled(const cJSON *request)
     return pc && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "DisableProfiler"));
 }
 
-/* What the computed members need from the request, taken before members are moved out. */
+/* What the computed members need from the request and the scenario, taken before members
+ * are moved out of the request. */
 typedef struct derived {
     char artifacts[1200];
     int profiling;
+    const char *reused_by;
+    const cJSON *req;      /* borrowed; members the computed ones need are read before moves */
+    cJSON *metric_defs;    /* AlgorithmSpecification.MetricDefinitions (a copy), or NULL */
+    cJSON *debug_rules;    /* DebugRuleConfigurations (a copy), or NULL */
+    cJSON *profiler_rules; /* ProfilerRuleConfigurations (a copy), or NULL */
+    scn_extras extras;
 } derived;
+
+/* A deterministic value in [0.05, 1.05) for a metric nobody gave a value: the same job and
+ * metric always read the same (FNV-1a of both names). */
+static double default_metric(const char *job, const char *metric)
+{
+    uint64_t h = 1469598103934665603u;
+    for (const char *p = job; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    h = (h ^ '/') * 1099511628211u;
+    for (const char *p = metric; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return 0.05 + (double)(h % 1000000) / 1000000.0;
+}
+
+/* The end of the last Training entry, or -1 when the job never trained. */
+static int64_t last_training_end(const lc_view *v)
+{
+    for (int i = v->ntrans - 1; i >= 0; i--)
+        if (v->trans[i].status == LC_S_TRAINING) return v->trans[i].end_ms;
+    return -1;
+}
+
+/* FinalMetricDataList: once the job has ended after training, one entry per MetricDefinition,
+ * stamped with the whole second at which training last ran (before TrainingEndTime). */
+static cJSON *final_metrics(const store_job *job, const lc_view *v, const derived *d)
+{
+    int64_t at = last_training_end(v);
+    if (v->training_end_ms < 0 || at < 0 || cJSON_GetArraySize(d->metric_defs) == 0) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, d->metric_defs)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "Name");
+        if (!a || !cJSON_IsString(name)) continue;
+        double value;
+        if (!scn_extras_metric(&d->extras, name->valuestring, &value))
+            value = default_metric(job->name, name->valuestring);
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "MetricName", name->valuestring) ||
+            !cJSON_AddNumberToObject(e, "Value", value) ||
+            !cJSON_AddItemToObject(e, "Timestamp", reply_time(at / 1000 * 1000)) ||
+            !cJSON_AddItemToArray(a, e)) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* Debugger and profiler rule evaluations: InProgress while the job runs, then the scenario's
+ * result (NoIssuesFound unless it says otherwise) for a Completed job, Stopped otherwise. */
+static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON *rules,
+                            const derived *d)
+{
+    if (cJSON_GetArraySize(rules) == 0) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rules)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "RuleConfigurationName");
+        if (!a || !cJSON_IsString(name)) continue;
+        const char *status = "InProgress", *details = NULL;
+        int64_t modified = v->training_start_ms >= 0 ? v->training_start_ms : job->created_ms;
+        if (v->training_end_ms >= 0) {
+            modified = v->training_end_ms;
+            status = v->primary == LC_COMPLETED
+                         ? scn_extras_rule_result(&d->extras, name->valuestring)
+                         : "Stopped";
+            if (!strcmp(status, "IssuesFound"))
+                details = "RuleEvaluationConditionMet: Evaluation of the rule met its condition.";
+        } else if (v->primary == LC_STOPPING) {
+            status = "Stopping";
+        }
+        /* Rule evaluation jobs are processing jobs named after the training job and rule. */
+        char arn[512], proc[64];
+        uint64_t h = 1469598103934665603u;
+        for (const char *p = name->valuestring; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211u;
+        snprintf(proc, sizeof proc, "%.36s-%.16s-%08x", job->name, name->valuestring,
+                 (unsigned)(h & 0xffffffffu));
+        for (char *p = proc; *p; p++)
+            *p = (*p >= 'A' && *p <= 'Z')   ? (char)(*p - 'A' + 'a')
+                 : (*p == '_' || *p == '.') ? '-'
+                                            : *p;
+        const char *colon = strstr(job->arn, ":training-job/");
+        snprintf(arn, sizeof arn, "%.*s:processing-job/%s", colon ? (int)(colon - job->arn) : 0,
+                 job->arn, proc);
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "RuleConfigurationName", name->valuestring) ||
+            !cJSON_AddStringToObject(e, "RuleEvaluationJobArn", arn) ||
+            !cJSON_AddStringToObject(e, "RuleEvaluationStatus", status) ||
+            (details && !cJSON_AddStringToObject(e, "StatusDetails", details)) ||
+            !cJSON_AddItemToObject(e, "LastModifiedTime", reply_time(modified)) ||
+            !cJSON_AddItemToArray(a, e)) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
 
 /* The members the service computes, by name; NULL when absent in this state. */
 static cJSON *computed(const char *m, const store_job *job, const lc_view *v, const derived *d)
@@ -76,7 +189,9 @@ static cJSON *computed(const char *m, const store_job *job, const lc_view *v, co
         if (!o || !cJSON_AddStringToObject(o, "Status", lc_warm_pool_name(v->warm_pool)) ||
             (v->warm_pool_retained_s >= 0 &&
              !cJSON_AddNumberToObject(o, "ResourceRetainedBillableTimeInSeconds",
-                                      (double)v->warm_pool_retained_s))) {
+                                      (double)v->warm_pool_retained_s)) ||
+            (v->warm_pool == LC_WP_REUSED && d->reused_by && d->reused_by[0] &&
+             !cJSON_AddStringToObject(o, "ReusedByJob", d->reused_by))) {
             cJSON_Delete(o);
             return NULL;
         }
@@ -93,6 +208,10 @@ static cJSON *computed(const char *m, const store_job *job, const lc_view *v, co
         return v->training_time_s >= 0 ? cJSON_CreateNumber((double)v->training_time_s) : NULL;
     if (!strcmp(m, "BillableTimeInSeconds"))
         return v->billable_time_s >= 0 ? cJSON_CreateNumber((double)v->billable_time_s) : NULL;
+    if (!strcmp(m, "FinalMetricDataList")) return final_metrics(job, v, d);
+    if (!strcmp(m, "DebugRuleEvaluationStatuses")) return rule_statuses(job, v, d->debug_rules, d);
+    if (!strcmp(m, "ProfilerRuleEvaluationStatuses"))
+        return rule_statuses(job, v, d->profiler_rules, d);
     if (!strcmp(m, "ProfilingStatus"))
         return cJSON_CreateString(d->profiling ? "Enabled" : "Disabled");
     return NULL;
@@ -101,12 +220,24 @@ static cJSON *computed(const char *m, const store_job *job, const lc_view *v, co
 /* Members the service computes even when the request happens to carry a member of that name. */
 static int is_computed(const char *m)
 {
-    static const char *const names[] = {
-        "TrainingJobName",       "TrainingJobArn",        "ModelArtifacts",
-        "TrainingJobStatus",     "SecondaryStatus",       "FailureReason",
-        "WarmPoolStatus",        "CreationTime",          "TrainingStartTime",
-        "TrainingEndTime",       "LastModifiedTime",      "SecondaryStatusTransitions",
-        "TrainingTimeInSeconds", "BillableTimeInSeconds", "ProfilingStatus"};
+    static const char *const names[] = {"TrainingJobName",
+                                        "TrainingJobArn",
+                                        "ModelArtifacts",
+                                        "TrainingJobStatus",
+                                        "SecondaryStatus",
+                                        "FailureReason",
+                                        "WarmPoolStatus",
+                                        "CreationTime",
+                                        "TrainingStartTime",
+                                        "TrainingEndTime",
+                                        "LastModifiedTime",
+                                        "SecondaryStatusTransitions",
+                                        "TrainingTimeInSeconds",
+                                        "BillableTimeInSeconds",
+                                        "ProfilingStatus",
+                                        "FinalMetricDataList",
+                                        "DebugRuleEvaluationStatuses",
+                                        "ProfilerRuleEvaluationStatuses"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(m, names[i])) return 1;
     return 0;
@@ -187,23 +318,47 @@ static int emit(cJSON *out, const char *m, const cJSON *shape, const store_job *
     return is_required(shape, m) ? -1 : 0;
 }
 
-cJSON *describe_job(const store_job *job, const lc_view *v)
+cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by)
 {
     const cJSON *shape = model_shape(model_output_shape("DescribeTrainingJob"));
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
     cJSON *req = cJSON_Parse(job->request ? job->request : "");
     cJSON *out = cJSON_CreateObject();
     int bad = !members || !cJSON_IsObject(req) || !out;
-    derived d = {.profiling = !bad && profiling_enabled(req)};
-    if (!bad) describe_artifacts_uri(req, job->name, d.artifacts, sizeof d.artifacts);
+    derived *d = bad ? NULL : calloc(1, sizeof *d);
+    bad = bad || !d;
+    if (!bad) {
+        d->profiling = profiling_enabled(req);
+        d->reused_by = reused_by;
+        describe_artifacts_uri(req, job->name, d->artifacts, sizeof d->artifacts);
+        d->metric_defs =
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(req, "AlgorithmSpecification"),
+                                "MetricDefinitions"),
+                            1);
+        d->debug_rules =
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(req, "DebugRuleConfigurations"), 1);
+        d->profiler_rules =
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(req, "ProfilerRuleConfigurations"), 1);
+        cJSON *sc = cJSON_Parse(job->scenario ? job->scenario : "{}");
+        if (scn_extras_from_json(sc, &d->extras, NULL, 0) != SM_OK)
+            memset(&d->extras, 0, sizeof d->extras);
+        cJSON_Delete(sc);
+    }
     for (int i = 0; !bad && i < NWIRE; i++)
-        bad = emit(out, wire_order[i], shape, job, v, &d, req);
+        bad = emit(out, wire_order[i], shape, job, v, d, req);
     const cJSON *m;
     cJSON_ArrayForEach(m, members)
     {
-        if (!bad && !in_wire_order(m->string)) bad = emit(out, m->string, shape, job, v, &d, req);
+        if (!bad && !in_wire_order(m->string)) bad = emit(out, m->string, shape, job, v, d, req);
     }
     cJSON_Delete(req);
+    if (d) {
+        cJSON_Delete(d->metric_defs);
+        cJSON_Delete(d->debug_rules);
+        cJSON_Delete(d->profiler_rules);
+        free(d);
+    }
     if (bad) {
         cJSON_Delete(out);
         return NULL;

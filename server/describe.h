@@ -13,9 +13,9 @@
 
 #include <cjson/cJSON.h>
 
-/* Build the Describe body; NULL on allocation failure or a damaged stored request. Caller
- * owns the result. */
-cJSON *describe_job(const store_job *job, const lc_view *v);
+/* Build the Describe body; NULL on allocation failure or a damaged stored request. reused_by
+ * names the job that took the warm pool over ("" or NULL when none). Caller owns the result. */
+cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by);
 
 /* One TrainingJobSummary from the materialised columns. Caller owns the result. */
 cJSON *describe_summary(const store_job *job);

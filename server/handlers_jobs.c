@@ -56,7 +56,7 @@ int h_describe_training_job(sm_req *r)
     store_job job;
     jobs_ctx *c;
     if (load_or_reply(r, &job, &c, "ValidationException")) return SM_ERR;
-    cJSON *out = describe_job(&job, &c->view);
+    cJSON *out = describe_job(&job, &c->view, c->reused_by);
     release(&job, c);
     return out ? reply_json(r, out) : internal_error(r);
 }
