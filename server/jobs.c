@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,13 +83,83 @@ char *jobs_events_json(const jobs_ctx *c)
     return text;
 }
 
+/*
+ * Most jobs share a handful of scenario texts, and parsing one costs far more than evaluating
+ * a plan; each thread keeps the last few parsed scenarios, keyed by their exact text. The
+ * cache belongs to its thread alone (no locks); an entry is only ever read by copying out.
+ */
+#define SCENARIO_CACHE 8
+typedef struct cached_scenario {
+    uint64_t hash;
+    char *text; /* owned; NULL when the slot is empty */
+    lc_scenario sc;
+    uint64_t used;
+} cached_scenario;
+static __thread cached_scenario *scenario_cache;
+static __thread uint64_t scenario_clock;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p)
+{
+    cached_scenario *c = p;
+    for (int i = 0; c && i < SCENARIO_CACHE; i++)
+        free(c[i].text);
+    free(c);
+}
+
+static void cache_key_init(void)
+{
+    pthread_key_create(&cache_key, cache_free); /* frees each thread's cache as it exits */
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The parsed scenario of `text` (borrowed from the cache until the next call), or NULL. */
+static const lc_scenario *scenario_of(const char *text)
+{
+    if (!scenario_cache) {
+        pthread_once(&cache_once, cache_key_init);
+        if (!(scenario_cache = calloc(SCENARIO_CACHE, sizeof *scenario_cache))) return NULL;
+        pthread_setspecific(cache_key, scenario_cache);
+    }
+    uint64_t h = fnv1a(text);
+    cached_scenario *victim = &scenario_cache[0];
+    for (int i = 0; i < SCENARIO_CACHE; i++) {
+        cached_scenario *e = &scenario_cache[i];
+        if (e->text && e->hash == h && strcmp(e->text, text) == 0) {
+            e->used = ++scenario_clock;
+            return &e->sc;
+        }
+        if (!e->text || e->used < victim->used) victim = e;
+    }
+    cJSON *sj = cJSON_Parse(text);
+    char err[256];
+    char *copy = strdup(text);
+    int rc = sj && copy ? scn_from_json(sj, &victim->sc, err, sizeof err) : SM_EINVAL;
+    cJSON_Delete(sj);
+    free(victim->text);
+    victim->text = NULL;
+    if (rc != SM_OK) {
+        free(copy);
+        return NULL;
+    }
+    victim->text = copy;
+    victim->hash = h;
+    victim->used = ++scenario_clock;
+    return &victim->sc;
+}
+
 int jobs_eval(const store_job *job, int64_t now_ms, jobs_ctx *c)
 {
-    lc_scenario *sc = malloc(sizeof *sc);
-    cJSON *sj = cJSON_Parse(job->scenario ? job->scenario : "");
-    char err[256];
-    int rc = sc && sj ? scn_from_json(sj, sc, err, sizeof err) : SM_EINVAL;
-    cJSON_Delete(sj);
+    const lc_scenario *sc = scenario_of(job->scenario ? job->scenario : "");
+    int rc = sc ? SM_OK : SM_EINVAL;
     lc_params p = {
         .created_ms = job->created_ms,
         .max_runtime_s = job->max_runtime_s,
@@ -97,7 +169,6 @@ int jobs_eval(const store_job *job, int64_t now_ms, jobs_ctx *c)
         .keep_alive_s = job->keep_alive_s,
     };
     if (rc == SM_OK) rc = lc_plan_build(sc, &p, &c->plan);
-    free(sc);
     if (rc == SM_OK) rc = parse_events(job->events, c);
     if (rc != SM_OK) return SM_EINVAL;
     lc_eval(&c->plan, c->ev, c->nev, now_ms, &c->view);
