@@ -12,8 +12,14 @@
  *   POST /_sagemock/fixtures   load a fixture document (the body), whole or not at all
  *   GET|POST|DELETE /_sagemock/faults   list, add (one fault, or {"faults": [...]}), clear
  *   GET  /_sagemock/jobs     every job of every region with its scenario (?limit=N, <= 10000)
+ *   GET  /_sagemock/requests the request journal, newest first: ?operation=, ?job=, ?status=
+ *                            (a code, or 4 / 5 for a class), ?since= (epoch seconds), ?limit=
+ *
+ * With --admin-token every endpoint but health needs the token (auth_admin_check): 401
+ * otherwise.
  */
 #include "admin.h"
+#include "auth.h"
 #include "boot.h"
 #include "clock.h"
 #include "config.h"
@@ -21,6 +27,7 @@
 #include "faults.h"
 #include "fixtures.h"
 #include "jobs.h"
+#include "journal.h"
 #include "registry.h"
 #include "reply.h"
 #include "../store/store.h"
@@ -120,6 +127,7 @@ static int reset(sm_req *r)
     int64_t now = clock_now(r->wall_ms);
     if (fx_reset(now, why, sizeof why) != SM_OK)
         return reply_admin_error(r, 500, "reset failed: %s", why);
+    journal_clear();
     pthread_mutex_lock(&clock_change);
     sm_clock c = clock_global_get();
     if (clock_set_rate(&c, r->wall_ms, cfg.clock_rate) == SM_OK && boot_clock_save(&c) == SM_OK)
@@ -128,6 +136,68 @@ static int reset(sm_req *r)
     cJSON *o = cJSON_CreateObject();
     if (o) cJSON_AddStringToObject(o, "status", "ok");
     return reply_admin(r, 200, o);
+}
+
+/* The value of query parameter `name` in r->query ("k=v&...", percent-encoded), or NULL when
+ * absent. Admin values are plain numbers and names, so a value with an escape reads as ""
+ * (and is refused by the caller). Valid until this thread's next call. */
+static const char *query_arg(const sm_req *r, const char *name)
+{
+    static __thread char value[256];
+    size_t n = strlen(name);
+    for (const char *p = r->query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            size_t v = len - n - 1;
+            if (v >= sizeof value || memchr(p + n + 1, '%', v)) return "";
+            memcpy(value, p + n + 1, v);
+            value[v] = 0;
+            return value;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int requests(sm_req *r)
+{
+    journal_query q = {NULL, NULL, 0, -1, 100};
+    const char *v;
+    char op[64], job[64];
+    /* query_arg's buffer is reused by the next call: copy each value out. */
+    if ((v = query_arg(r, "operation"))) {
+        snprintf(op, sizeof op, "%s", v);
+        q.operation = op;
+    }
+    if ((v = query_arg(r, "job"))) {
+        snprintf(job, sizeof job, "%s", v);
+        q.job = job;
+    }
+    if ((v = query_arg(r, "status"))) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || !((n >= 4 && n <= 5) || (n >= 100 && n <= 599)))
+            return reply_admin_error(r, 400,
+                                     "status must be an HTTP status, or 4 or 5 for a class");
+        q.status = (int)n;
+    }
+    if ((v = query_arg(r, "since"))) {
+        char *end;
+        double t = strtod(v, &end);
+        if (end == v || *end || !(t >= 0))
+            return reply_admin_error(r, 400, "since must be epoch seconds");
+        q.since_wall_ms = (int64_t)(t * 1000.0);
+    }
+    if ((v = query_arg(r, "limit"))) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || n < 1 || n > 100000)
+            return reply_admin_error(r, 400, "limit must be 1 to 100000");
+        q.limit = (int)n;
+    }
+    cJSON *o = journal_query_json(&q);
+    return o ? reply_admin(r, 200, o) : reply_admin_error(r, 500, "out of memory");
 }
 
 static int scenarios(sm_req *r)
@@ -221,8 +291,12 @@ static int job_row(const store_job *j, void *arg)
 static int jobs_list(sm_req *r)
 {
     long limit = 1000;
-    const char *q = strstr(r->query, "limit=");
-    if (q) limit = strtol(q + 6, NULL, 10);
+    const char *q = query_arg(r, "limit");
+    if (q) {
+        char *end;
+        limit = strtol(q, &end, 10);
+        if (end == q || *end) limit = 0;
+    }
     if (limit < 1 || limit > 10000) return reply_admin_error(r, 400, "limit must be 1 to 10000");
     if (jobs_advance_due(clock_now(r->wall_ms)) < 0)
         return reply_admin_error(r, 500, "cannot bring the jobs up to date: %s", store_errmsg());
@@ -251,7 +325,8 @@ static const route routes[] = {
     {"/_sagemock/faults", "DELETE", faults_clear}, {"/_sagemock/faults", "GET", faults_list},
     {"/_sagemock/faults", "POST", faults_add},     {"/_sagemock/fixtures", "POST", fixtures_load},
     {"/_sagemock/health", "GET", health},          {"/_sagemock/jobs", "GET", jobs_list},
-    {"/_sagemock/reset", "POST", reset},           {"/_sagemock/scenarios", "GET", scenarios},
+    {"/_sagemock/requests", "GET", requests},      {"/_sagemock/reset", "POST", reset},
+    {"/_sagemock/scenarios", "GET", scenarios},
 };
 
 void admin_dispatch(sm_req *r)
@@ -259,6 +334,11 @@ void admin_dispatch(sm_req *r)
     size_t n = strcspn(r->path, "?");
     int path_known = 0;
     r->operation = r->path;
+    /* Health stays open under --admin-token: container health checks and `sagemock
+     * healthcheck` carry no token. */
+    if (!(n == strlen("/_sagemock/health") && strncmp(r->path, "/_sagemock/health", n) == 0) &&
+        auth_admin_check(r) != SM_OK)
+        return;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strlen(routes[i].path) != n || strncmp(routes[i].path, r->path, n) != 0) continue;
         path_known = 1;

@@ -5,6 +5,8 @@
  * option table; --help is generated from it, so the two never disagree.
  */
 #include "config.h"
+#include "auth.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ sm_config cfg = {
     .max_body = 6u << 20,
     .conn_timeout_s = 60,
     .conn_limit = 1024,
+    .journal_size = 1000,
 };
 
 typedef int (*setter)(const char *v, const char *from);
@@ -177,11 +180,47 @@ static int set_timeout(const char *v, const char *from)
     return 0;
 }
 
+static int set_journal_size(const char *v, const char *from)
+{
+    long n;
+    if (parse_long(v, 0, 1000000, &n)) return fail(from, v, "expected 0 (off) to 1000000");
+    cfg.journal_size = (int)n;
+    return 0;
+}
+
 static int set_conn_limit(const char *v, const char *from)
 {
     long n;
     if (parse_long(v, 1, 65536, &n)) return fail(from, v, "expected 1 to 65536");
     cfg.conn_limit = (int)n;
+    return 0;
+}
+
+static int set_auth(const char *v, const char *from)
+{
+    if (strcmp(v, "none") == 0)
+        cfg.auth = CFG_AUTH_NONE;
+    else if (strcmp(v, "sigv4") == 0)
+        cfg.auth = CFG_AUTH_SIGV4;
+    else
+        return fail(from, v, "expected none or sigv4");
+    return 0;
+}
+
+static int set_credentials(const char *v, const char *from)
+{
+    if (!*v) return fail(from, v, "expected the path of a credentials file");
+    cfg.credentials = v;
+    return 0;
+}
+
+static int set_admin_token(const char *v, const char *from)
+{
+    if (!*v) {
+        fprintf(stderr, "sagemock: %s: the admin token must not be empty (see --help)\n", from);
+        return -1; /* never echo the token itself */
+    }
+    cfg.admin_token = v;
     return 0;
 }
 
@@ -219,6 +258,17 @@ static const option options[] = {
      set_timeout},
     {"--conn-limit", "SAGEMOCK_CONN_LIMIT", "N", "most connections at once (default 1024)",
      set_conn_limit},
+    {"--journal-size", "SAGEMOCK_JOURNAL_SIZE", "N",
+     "API calls kept in the request journal (default 1000; 0: off)", set_journal_size},
+    {"--auth", "SAGEMOCK_AUTH", "none|sigv4",
+     "check SigV4 signatures of SageMaker calls (default none: any credentials work)", set_auth},
+    {"--credentials", "SAGEMOCK_CREDENTIALS", "PATH",
+     "keys for --auth sigv4, AWS credentials-file format (or SAGEMOCK_ACCESS_KEY_ID, "
+     "SAGEMOCK_SECRET_ACCESS_KEY, SAGEMOCK_SESSION_TOKEN)",
+     set_credentials},
+    {"--admin-token", "SAGEMOCK_ADMIN_TOKEN", "TOKEN",
+     "require this bearer token on the admin API, health excepted (default: open)",
+     set_admin_token},
 };
 #define NOPTIONS ((int)(sizeof options / sizeof options[0]))
 
@@ -234,6 +284,25 @@ static void usage(FILE *f)
     }
     fprintf(f, "  %-30s %s\n  %-30s %s\n", "--help", "show this help", "--version",
             "print the version");
+}
+
+/* After parsing, for a server that will run: load the SigV4 credentials now, so that a bad
+ * file stops start-up instead of refusing every request later. */
+static int check_auth(void)
+{
+    if (cfg.admin_token) log_msg(LOG_INFO, "admin API: token required (health stays open)");
+    if (cfg.auth != CFG_AUTH_SIGV4) {
+        if (cfg.credentials)
+            fprintf(stderr, "sagemock: warning: --credentials is ignored without --auth sigv4\n");
+        return CFG_RUN;
+    }
+    char why[1024];
+    if (auth_init(cfg.credentials, why, sizeof why) != 0) {
+        fprintf(stderr, "sagemock: --auth sigv4: %s\n", why);
+        return CFG_EXIT_USAGE;
+    }
+    log_msg(LOG_INFO, "SigV4 verification on: %zu access key(s)", auth_key_count());
+    return CFG_RUN;
 }
 
 int cfg_parse(int argc, char **argv)
@@ -285,5 +354,5 @@ int cfg_parse(int argc, char **argv)
         }
         if (o->set(val, o->flag)) return CFG_EXIT_USAGE;
     }
-    return mode;
+    return mode == CFG_RUN ? check_auth() : mode;
 }

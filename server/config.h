@@ -12,6 +12,7 @@
 
 typedef enum { LOG_TEXT = 0, LOG_JSON = 1 } cfg_log_format;
 typedef enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } cfg_log_level;
+typedef enum { CFG_AUTH_NONE = 0, CFG_AUTH_SIGV4 = 1 } cfg_auth;
 
 typedef struct sm_config {
     const char *host;
@@ -32,6 +33,10 @@ typedef struct sm_config {
     size_t max_body;
     int conn_timeout_s;
     int conn_limit;
+    int journal_size;        /* API calls kept in the request journal; 0 turns it off */
+    cfg_auth auth;           /* --auth: none (default) or sigv4 */
+    const char *credentials; /* --credentials: AWS shared-credentials file, or NULL */
+    const char *admin_token; /* --admin-token: guards the admin API (not health), or NULL */
 } sm_config;
 
 extern sm_config cfg;

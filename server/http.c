@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "journal.h"
 #include "log.h"
 #include "ops.h"
 #include "reply.h"
@@ -31,6 +32,7 @@
 static struct MHD_Daemon *daemon_handle;
 
 typedef struct pending {
+    char *query; /* the query string rebuilt from MHD's decoded arguments */
     char *body;
     size_t len, cap;
     int too_large;
@@ -98,6 +100,44 @@ static const char *header(struct MHD_Connection *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/* sm_req.header: the transport's header lookup for the gate (SigV4 signed headers). */
+static const char *transport_header(void *transport, const char *name)
+{
+    return header(transport, name);
+}
+
+/* libmicrohttpd strips the query from the URL and hands its arguments over decoded; rebuild
+ * "k=v&k2=v2" with each part percent-encoded again (unreserved characters kept), in the
+ * order they came. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    pending *p = cls;
+    size_t need = strlen(key) * 3 + (value ? strlen(value) * 3 + 1 : 0) + 2;
+    size_t have = p->query ? strlen(p->query) : 0;
+    char *q = realloc(p->query, have + need + 1);
+    if (!q) return MHD_NO;
+    p->query = q;
+    char *o = q + have;
+    if (have) *o++ = '&';
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? value : key;
+        if (part && !s) break;
+        if (part) *o++ = '=';
+        for (; *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.' || c == '~')
+                *o++ = (char)c;
+            else
+                o += sprintf(o, "%%%02X", c);
+        }
+    }
+    *o = 0;
+    return MHD_YES;
+}
+
 static double elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -128,12 +168,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     sm_req r = {0};
     r.method = method;
-    const char *q = strchr(url, '?');
     r.path = url;
-    r.query = q ? q + 1 : "";
+    if (!p->query) MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, p);
+    r.query = p->query ? p->query : "";
     r.target = header(conn, "X-Amz-Target");
     r.content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE);
     r.authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    r.header = transport_header;
+    r.transport = conn;
     r.body = p->body;
     r.body_len = p->len;
     r.body_too_large = p->too_large;
@@ -141,8 +183,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r.wall_ms = clock_wall_ms();
     request_id(r.request_id);
 
-    if (strncmp(url, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0 &&
-        (url[strlen(ADMIN_PREFIX)] == '/' || url[strlen(ADMIN_PREFIX)] == 0))
+    int is_admin = strncmp(url, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0 &&
+                   (url[strlen(ADMIN_PREFIX)] == '/' || url[strlen(ADMIN_PREFIX)] == 0);
+    if (is_admin)
         admin_dispatch(&r);
     else
         ops_dispatch(&r);
@@ -150,7 +193,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reply_error(&r, "InternalFailure", "The request produced no reply.");
 
     enum MHD_Result ret = send_reply(conn, &r);
-    log_access(&r, elapsed_ms(&p->start));
+    double ms = elapsed_ms(&p->start);
+    log_access(&r, ms);
+    if (!is_admin) {
+        journal_entry e = {.wall_ms = r.wall_ms,
+                           .sim_ms = r.now_ms,
+                           .operation = r.operation ? r.operation : "(unknown)",
+                           .job = r.job_name,
+                           .region = r.region[0] ? r.region : NULL,
+                           .status = r.status,
+                           .error_code = r.error_code,
+                           .latency_ms = ms,
+                           .request_id = r.request_id,
+                           .body = r.body,
+                           .body_len = r.body_len};
+        journal_record(&e);
+    }
     req_free(&r);
     return ret;
 }
@@ -161,6 +219,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
     (void)cls, (void)conn, (void)toe;
     pending *p = *state;
     if (p) {
+        free(p->query);
         free(p->body);
         free(p);
     }

@@ -12,6 +12,7 @@
 #include "fixtures.h"
 #include "registry.h"
 #include "http.h"
+#include "journal.h"
 #include "log.h"
 #include "model.h"
 #include "../store/store.h"
@@ -79,6 +80,11 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (journal_init(cfg.journal_size) != SM_OK) {
+        log_msg(LOG_ERROR, "cannot allocate a request journal of %d entries", cfg.journal_size);
+        store_close();
+        return 1;
+    }
     reg_set_default(cfg.default_scenario);
     char why[2048];
     if (fx_init(clock_now(clock_wall_ms()), why, sizeof why) != SM_OK) {
@@ -114,5 +120,6 @@ int main(int argc, char **argv)
     store_close();
     model_free();
     reg_free();
+    journal_free();
     return 0;
 }

@@ -5,6 +5,7 @@
  * one handler. Each operation's input shape comes from the embedded service model.
  */
 #include "ops.h"
+#include "auth.h"
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
@@ -83,6 +84,7 @@ static const char *member_string(const cJSON *o, const char *name)
 
 void ops_dispatch(sm_req *r)
 {
+    r->now_ms = clock_now(r->wall_ms); /* the request's one simulated timestamp */
     static const char not_found[] = "<UnknownOperationException/>";
     /* Coral answers a non-POST or a foreign content type with a bare 404. */
     if (strcmp(r->method, "POST") != 0 || !content_type_ok(r->content_type)) {
@@ -111,6 +113,9 @@ void ops_dispatch(sm_req *r)
                              : "The request body is not valid JSON.");
         return;
     }
+    /* Authentication comes after the target and the JSON, as in Coral (spec §6.3), and before
+     * everything that is the service's own behaviour (faults, validation, handlers). */
+    if (auth_check(r) != SM_OK) return;
     r->job_name = member_string(r->input, "TrainingJobName");
     const char *arn = member_string(r->input, "ResourceArn");
     const char *slash = arn ? strrchr(arn, '/') : NULL;
@@ -137,6 +142,5 @@ void ops_dispatch(sm_req *r)
 
     if (!region_from_auth(r->authorization, r->region, sizeof r->region))
         snprintf(r->region, sizeof r->region, "%s", cfg.region);
-    r->now_ms = clock_now(r->wall_ms);
     op->handler(r);
 }

@@ -21,6 +21,10 @@ typedef struct sm_req {
     const char *target;       /* X-Amz-Target, or NULL */
     const char *content_type; /* Content-Type, or NULL */
     const char *authorization;
+    /* Any request header by name, case-insensitive (NULL when absent), through the transport's
+     * opaque handle: set by http.c; the SigV4 check reads every signed header with it. */
+    const char *(*header)(void *transport, const char *name);
+    void *transport;
     char *body; /* NUL-terminated; owned */
     size_t body_len;
     int body_too_large;
