@@ -308,20 +308,28 @@ typedef struct gen {
     int64_t ts;        /* the first training-phase ENTER, -1 until there is one */
     int64_t max_wait;  /* created + MaxWaitTimeInSeconds (spot only), or NEVER */
     int64_t max_rt_ms; /* MaxRuntimeInSeconds in ms, or NEVER (no limit) */
+    int64_t run_ms;    /* running time (training phases) up to the last mark */
 } gen;
 
 /*
- * The MaxRuntime deadline (spec §3.2.5, inferred): MaxRuntimeInSeconds of running, measured
- * from TrainingStartTime (the first one, across retries and interruptions), so time spent in
- * Pending and Starting does not count; from CreationTime only for a job that never starts
- * training. `final` says generation is over: until then a missing training start may still
- * come, and the deadline is unknown (NEVER).
+ * The MaxRuntime deadline (spec §3.2.5, inferred): MaxRuntimeInSeconds of running, where
+ * running is time in the training phases (Downloading, Training, Uploading) from the first
+ * TrainingStartTime on, across retries and interruptions. Time spent in Pending, Starting,
+ * Interrupted and Restarting does not count: for spot jobs MaxWaitTimeInSeconds is "the time
+ * spent waiting for Spot capacity plus the amount of time the job can run" (API reference),
+ * so waiting must not use up MaxRuntime. A job that never starts training is cut at
+ * CreationTime + MaxRuntime. While the last mark is not a running one the deadline is unknown
+ * (NEVER); `final` says generation is over.
  */
 static int64_t gen_runtime_deadline(const gen *g, int final)
 {
     if (g->max_rt_ms == NEVER) return NEVER;
-    if (g->ts >= 0) return sat_add(g->ts, g->max_rt_ms);
-    return final ? sat_add(g->p->params.created_ms, g->max_rt_ms) : NEVER;
+    if (g->ts < 0) return final ? sat_add(g->p->params.created_ms, g->max_rt_ms) : NEVER;
+    const lc_plan *p = g->p;
+    if (p->nmarks == 0) return NEVER;
+    const lc_mark *last = &p->marks[p->nmarks - 1];
+    if (last->kind == LC_MARK_END || !last->billed) return NEVER;
+    return sat_add(last->at_ms, g->max_rt_ms - g->run_ms);
 }
 
 static void push_mark(lc_plan *p, int64_t at, lc_mark_kind kind, lc_primary primary,
@@ -344,10 +352,15 @@ static int gen_emit(gen *g, int64_t at, lc_mark_kind kind, lc_primary primary, l
     if (g->done) return 0;
     int64_t deadline = gen_runtime_deadline(g, 0);
     if (g->max_wait < deadline) deadline = g->max_wait;
-    if (at > deadline || g->p->nmarks >= LC_MAX_MARKS - 2 ||
+    if (at >= deadline || g->p->nmarks >= LC_MAX_MARKS - 2 ||
         (kind != LC_MARK_MESSAGE && g->ntrans >= LC_MAX_TRANSITIONS - 2)) {
         g->done = 1;
         return 0;
+    }
+    if (g->p->nmarks > 0) {
+        const lc_mark *last = &g->p->marks[g->p->nmarks - 1];
+        if (last->billed && last->kind != LC_MARK_END)
+            g->run_ms = sat_add(g->run_ms, at - last->at_ms);
     }
     push_mark(g->p, at, kind, primary, status, is_training_phase(status), message);
     if (kind != LC_MARK_MESSAGE) g->ntrans++;
@@ -444,7 +457,7 @@ static int marks_upto(const lc_plan *plan, int64_t t)
 }
 
 /* Rule (f): if the job is still InProgress at the earliest deadline D, its step ends there
- * (marks after D are dropped; those at D stay, as a stop keeps what was visible), then
+ * (generation never makes a mark at or after D, so no zero-length entry appears), then
  * Stopping for stop_delay_ms, then MaxRuntimeExceeded / MaxWaitTimeExceeded (primary
  * Stopped). When both deadlines are the same instant, MaxWaitTimeExceeded wins (the spot
  * "never launched" sequence, spec §3.2.6). */

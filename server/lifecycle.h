@@ -90,8 +90,8 @@ typedef struct lc_event {
 
 #define LC_MAX_STEPS 16                    /* InProgress steps in one attempt of a scenario */
 #define LC_MAX_MESSAGES 4                  /* status messages within one step */
-#define LC_MAX_MARKS 1024                  /* marks in an expanded plan */
-#define LC_MAX_TRANSITIONS 512             /* SecondaryStatusTransitions entries in a view */
+#define LC_MAX_MARKS 4096                  /* marks in an expanded plan */
+#define LC_MAX_TRANSITIONS 2048            /* SecondaryStatusTransitions entries in a view */
 #define LC_TEXT_MAX 1024                   /* FailureReason max length (model) + NUL */
 #define LC_MAX_DURATION_MS 1000000000000LL /* bound on every duration of a scenario (~31 years) */
 

@@ -489,7 +489,9 @@ static void test_max_runtime_does_not_count_pending_or_starting(void **s)
     expect_trans(at(pl, NULL, 0, 6000, &g_v), want, NX(want));
     assert_int_equal(g_v.training_time_s, 3);
 
-    p.max_runtime_s = 2; /* Pending 5 s + Starting 3 s, then 2 s: cut at 10000 in Training */
+    /* Pending 5 s + Starting 3 s, then 2 s of Downloading: the limit is reached exactly as
+     * Downloading ends, so the job never enters Training (no zero-length entry). */
+    p.max_runtime_s = 2;
     pl = build(with_first_step(LC_S_PENDING, 5000, "Waiting for capacity"), &p);
     const lc_view *v = at(pl, NULL, 0, 7999, &g_v);
     assert_int_equal(v->primary, LC_IN_PROGRESS);
@@ -497,8 +499,10 @@ static void test_max_runtime_does_not_count_pending_or_starting(void **s)
     v = at(pl, NULL, 0, 60000, &g_v);
     assert_int_equal(v->secondary, LC_S_MAX_RUNTIME_EXCEEDED);
     assert_int_equal(off(v->training_start_ms), 8000); /* end of the first Starting */
-    assert_int_equal(v->trans[3].status, LC_S_TRAINING);
-    assert_int_equal(off(v->trans[3].end_ms), 10000);
+    assert_int_equal(v->trans[2].status, LC_S_DOWNLOADING);
+    assert_int_equal(off(v->trans[2].end_ms), 10000);
+    assert_int_equal(v->trans[3].status, LC_S_STOPPING);
+    assert_int_equal(off(v->trans[3].start_ms), 10000);
 }
 
 /* A job that never starts training (here: every attempt fails while Starting, and retries
@@ -651,19 +655,23 @@ static void test_failure_before_training_start_has_no_training_times(void **s)
     assert_non_null(v->failure_reason);
 }
 
-static void test_max_runtime_covers_all_attempts_together(void **s)
+static void test_max_runtime_counts_running_time_of_all_attempts_together(void **s)
 {
     (void)s;
     lc_params p = params();
     p.max_retry_attempts = 5;
-    p.max_runtime_s = 9; /* 3000 + 9 s = 12000: the second attempt's Downloading */
+    /* Each attempt runs 3 s (Downloading 2 + Training 1) before it fails; Restarting and
+     * Starting do not count. 9 s of running end 1 s into the third attempt's Training, at
+     * 22000 (attempts start at 0, 8000, 16000). */
+    p.max_runtime_s = 9;
     const lc_plan *pl = build(with_failure(2, 1000, 1, -1), &p);
     const lc_view *v = at(pl, NULL, 0, 60000, &g_v);
     assert_int_equal(v->secondary, LC_S_MAX_RUNTIME_EXCEEDED);
-    assert_int_equal(v->ntrans, 8);
-    assert_int_equal(v->trans[5].status, LC_S_DOWNLOADING);
-    assert_int_equal(off(v->trans[5].end_ms), 12000);
-    assert_int_equal(off(v->training_end_ms), 14000);
+    assert_int_equal(v->ntrans, 13);
+    assert_int_equal(v->trans[10].status, LC_S_TRAINING);
+    assert_int_equal(off(v->trans[10].end_ms), 22000);
+    assert_int_equal(v->trans[11].status, LC_S_STOPPING);
+    assert_int_equal(off(v->training_end_ms), 24000);
 }
 
 /* ---- spot ----------------------------------------------------------------------------- */
@@ -1265,7 +1273,7 @@ int main(void)
         cmocka_unit_test(test_failure_that_happens_once_is_retried_and_the_job_completes),
         cmocka_unit_test(test_failure_without_retry_strategy_or_not_retryable_fails_at_once),
         cmocka_unit_test(test_failure_before_training_start_has_no_training_times),
-        cmocka_unit_test(test_max_runtime_covers_all_attempts_together),
+        cmocka_unit_test(test_max_runtime_counts_running_time_of_all_attempts_together),
         cmocka_unit_test(test_spot_interruption_enters_interrupted_then_starts_again),
         cmocka_unit_test(test_interruptions_do_not_happen_to_on_demand_jobs),
         cmocka_unit_test(test_endless_interruptions_end_at_max_wait_time),
