@@ -86,7 +86,8 @@ static int64_t last_training_end(const lc_view *v)
 }
 
 /* FinalMetricDataList: once the job has ended after training, one entry per MetricDefinition,
- * stamped with the whole second at which training last ran (before TrainingEndTime). */
+ * stamped with the last whole second before training last stopped, so strictly before
+ * TrainingEndTime. */
 static cJSON *final_metrics(const store_job *job, const lc_view *v, const derived *d)
 {
     int64_t at = last_training_end(v);
@@ -103,7 +104,7 @@ static cJSON *final_metrics(const store_job *job, const lc_view *v, const derive
         cJSON *e = cJSON_CreateObject();
         if (!e || !cJSON_AddStringToObject(e, "MetricName", name->valuestring) ||
             !cJSON_AddNumberToObject(e, "Value", value) ||
-            !cJSON_AddItemToObject(e, "Timestamp", reply_time(at / 1000 * 1000)) ||
+            !cJSON_AddItemToObject(e, "Timestamp", reply_time((at - 1) / 1000 * 1000)) ||
             !cJSON_AddItemToArray(a, e)) {
             cJSON_Delete(e);
             cJSON_Delete(a);

@@ -377,11 +377,12 @@ static int load_jobs(const load *l, const cJSON *a, reg_batch *b, seed **out, in
             seeds_free(s, i + 1);
             return SM_EINVAL;
         }
-        const char *name = member(s[i].request, "TrainingJobName")->valuestring;
+        char name[STORE_NAME_MAX];
+        snprintf(name, sizeof name, "%s", member(s[i].request, "TrainingJobName")->valuestring);
         for (int k = 0; k < i; k++)
             if (!strcasecmp(member(s[k].request, "TrainingJobName")->valuestring, name) &&
                 !strcmp(s[k].region, s[i].region)) {
-                seeds_free(s, i + 1);
+                seeds_free(s, i + 1); /* name is a copy: it outlives the requests */
                 snprintf(p + strlen(p), sizeof p - strlen(p), ".request.TrainingJobName");
                 return refuse(l, p, "job '%s' is seeded twice in this document", name);
             }
@@ -392,9 +393,13 @@ static int load_jobs(const load *l, const cJSON *a, reg_batch *b, seed **out, in
     return SM_OK;
 }
 
+/* Set while fx_init holds one transaction around every start-up document, so that a refused
+ * document leaves none of the seed jobs of the documents before it. */
+static int in_startup_tx;
+
 static int insert_seeds(const load *l, seed *s, int n, int *inserted)
 {
-    int rc = store_begin();
+    int rc = in_startup_tx ? SM_OK : store_begin();
     *inserted = 0;
     for (int i = 0; rc == SM_OK && i < n; i++) {
         create_opts o = {.region = s[i].region,
@@ -416,9 +421,9 @@ static int insert_seeds(const load *l, seed *s, int n, int *inserted)
             refuse(l, p, "%s: %s", e.code ? e.code : "InternalFailure", e.message);
         }
     }
-    if (rc == SM_OK) rc = store_commit();
+    if (rc == SM_OK && !in_startup_tx) rc = store_commit();
     if (rc != SM_OK) {
-        store_rollback();
+        if (!in_startup_tx) store_rollback();
         if (!l->err[0]) refuse(l, "jobs", "the store refused the seed jobs: %s", store_errmsg());
     }
     return rc;
@@ -451,7 +456,9 @@ static int apply(const load *l, cJSON **summary)
     static const char *const top[] = {"$schema", "description", "scenarios",
                                       "rules",   "jobs",        "faults"};
     const char *end = NULL;
-    cJSON *d = cJSON_ParseWithLengthOpts(l->text, l->len, &end, 0);
+    /* len + 1 takes in the NUL every document text ends with: cJSON then refuses anything but
+     * white space after the value. */
+    cJSON *d = cJSON_ParseWithLengthOpts(l->text, l->len + 1, &end, 1);
     if (!d) {
         int line, col;
         size_t off = end && end >= l->text ? (size_t)(end - l->text) : 0;
@@ -637,9 +644,20 @@ int fx_init(int64_t now_ms, char *err, size_t errlen)
         char *copy = strdup(builtin_scenarios_json);
         rc = copy ? remember(dc.source, copy, len, 1) : SM_ENOMEM;
     }
+    if (rc == SM_OK && (rc = store_begin()) != SM_OK)
+        snprintf(err, errlen, "the store refused a transaction: %s", store_errmsg());
+    in_startup_tx = rc == SM_OK;
     for (int i = 0; rc == SM_OK && i < cfg.nfixtures; i++)
         rc = load_path(cfg.fixtures[i], now_ms, err, errlen);
     if (rc == SM_OK) rc = reg_check_default(err, errlen);
+    if (in_startup_tx) {
+        if (rc == SM_OK && store_commit() != SM_OK) {
+            rc = SM_ESTORE;
+            snprintf(err, errlen, "the store refused the seed jobs: %s", store_errmsg());
+        }
+        if (rc != SM_OK) store_rollback();
+        in_startup_tx = 0;
+    }
     pthread_mutex_unlock(&load_lock);
     return rc;
 }
