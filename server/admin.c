@@ -12,6 +12,7 @@
  *   POST /_sagemock/fixtures   load a fixture document (the body), whole or not at all
  *   GET|POST|DELETE /_sagemock/faults   list, add (one fault, or {"faults": [...]}), clear
  *   GET  /_sagemock/jobs     every job of every region with its scenario (?limit=N, <= 10000)
+ *   GET  /_sagemock/ui       the dashboard: one static page (server/ui/index.html, embedded)
  *   GET  /_sagemock/requests the request journal, newest first: ?operation=, ?job=, ?status=
  *                            (a code, or 4 / 5 for a class), ?since= (epoch seconds), ?limit=
  *
@@ -200,6 +201,13 @@ static int requests(sm_req *r)
     return o ? reply_admin(r, 200, o) : reply_admin_error(r, 500, "out of memory");
 }
 
+extern const char ui_index_html[];
+
+static int ui(sm_req *r)
+{
+    return reply_raw(r, 200, "text/html; charset=utf-8", ui_index_html, strlen(ui_index_html));
+}
+
 static int scenarios(sm_req *r)
 {
     return reply_admin(r, 200, reg_to_json());
@@ -326,7 +334,7 @@ static const route routes[] = {
     {"/_sagemock/faults", "POST", faults_add},     {"/_sagemock/fixtures", "POST", fixtures_load},
     {"/_sagemock/health", "GET", health},          {"/_sagemock/jobs", "GET", jobs_list},
     {"/_sagemock/requests", "GET", requests},      {"/_sagemock/reset", "POST", reset},
-    {"/_sagemock/scenarios", "GET", scenarios},
+    {"/_sagemock/scenarios", "GET", scenarios},    {"/_sagemock/ui", "GET", ui},
 };
 
 void admin_dispatch(sm_req *r)
