@@ -51,7 +51,9 @@ int boot_secret_init(void)
 {
     char hex[129];
     unsigned char secret[32];
-    if (store_meta_get(SECRET_KEY, hex, sizeof hex) == SM_OK && strlen(hex) == 64) {
+    int rc = store_meta_get(SECRET_KEY, hex, sizeof hex);
+    if (rc != SM_OK && rc != SM_ENOTFOUND) return rc; /* unreadable: never replace it */
+    if (rc == SM_OK && strlen(hex) == 64) {
         for (int i = 0; i < 32; i++) {
             unsigned b;
             if (sscanf(hex + 2 * i, "%2x", &b) != 1) return SM_EINVAL;

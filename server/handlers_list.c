@@ -47,7 +47,9 @@ static int64_t time_member(const cJSON *in, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, name);
     double s = cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsString(v) ? atof(v->valuestring) : -1;
-    return s < 0 ? -1 : (int64_t)(s * 1000.0 + 0.5);
+    if (!(s >= 0)) return -1;       /* absent, negative or NaN: no filter */
+    if (s > 1e15) return INT64_MAX; /* past any representable time: the far future */
+    return (int64_t)(s * 1000.0 + 0.5);
 }
 
 static const char *str_member(const cJSON *in, const char *name)

@@ -35,6 +35,7 @@ typedef struct pending {
     char *query; /* the query string rebuilt from MHD's decoded arguments */
     char *body;
     size_t len, cap;
+    size_t dropped; /* bytes past the cap, read and thrown away */
     int too_large;
     struct timespec start;
 } pending;
@@ -56,11 +57,17 @@ static void request_id(char out[37])
              b[14], b[15]);
 }
 
+/* Gather n more bytes of body. Past the cap the bytes are dropped and counted, and the upload
+ * is answered 413 when it ends; four caps past it (only a chunked upload gets there: an
+ * announced length is answered at once) the
+ * connection is closed, since libmicrohttpd 0.9 cannot answer in the middle of an upload and
+ * an endless body would otherwise hold its connection forever. */
 static int append(pending *p, const char *data, size_t n)
 {
     if (p->too_large || p->len + n > cfg.max_body) {
         p->too_large = 1;
-        return SM_OK;
+        p->dropped += n;
+        return p->dropped > 4 * cfg.max_body ? SM_ERR : SM_OK;
     }
     if (p->len + n + 1 > p->cap) {
         size_t cap = p->cap ? p->cap : 4096;
@@ -242,7 +249,10 @@ int http_start(int *bound_port)
     unsigned threads =
         cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* MHD_USE_ITC: stopping wakes every worker, even one whose listen socket is out of its
+     * poll set because it holds its share of --conn-limit. */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,

@@ -68,7 +68,7 @@ int reply_json(sm_req *r, cJSON *out)
     return SM_OK;
 }
 
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
     va_list aq;
     va_copy(aq, ap);

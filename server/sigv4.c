@@ -664,19 +664,18 @@ static int check_scope(const sigv4_input *in, const auth_parts *ap, char *cred,
         bad_term = strcmp(part[4], SIGV4_TERMINATOR) != 0,
         bad_date = strlen(part[1]) != 8 || strncmp(part[1], amz_date, 8) != 0;
     if (bad_region || bad_service || bad_term || bad_date) {
-        char region[160], service[160], term[160], date[200];
-        snprintf(region, sizeof region,
-                 bad_region ? "Credential should be scoped to a valid region, not '%.100s'. " : "",
-                 part[2]);
-        snprintf(service, sizeof service,
-                 bad_service ? "Credential should be scoped to correct service: '%.100s'. " : "",
-                 in->service);
-        snprintf(term, sizeof term,
-                 bad_term
-                     ? "Credential should be scoped with a valid terminator: '" SIGV4_TERMINATOR
-                       "', not '%.100s'. "
-                     : "",
-                 part[4]);
+        char region[200] = "", service[200] = "", term[200] = "", date[200];
+        if (bad_region)
+            snprintf(region, sizeof region,
+                     "Credential should be scoped to a valid region, not '%.100s'. ", part[2]);
+        if (bad_service)
+            snprintf(service, sizeof service,
+                     "Credential should be scoped to correct service: '%.100s'. ", in->service);
+        if (bad_term)
+            snprintf(term, sizeof term,
+                     "Credential should be scoped with a valid terminator: '" SIGV4_TERMINATOR
+                     "', not '%.100s'. ",
+                     part[4]);
         if (bad_date)
             snprintf(date, sizeof date,
                      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "

@@ -10,12 +10,18 @@
  *   one in-memory database; the first connection (the main thread's) keeps it alive.
  * - The schema version lives in PRAGMA user_version; migrations run in order, each in its own
  *   transaction, and never rewrite a released one.
+ *
+ * Built with -DSAGEMOCK_FAULT_HOOKS (tests only), store_stmt() can be made to fail on purpose
+ * (see "Fault injection" below); without it nothing of that is compiled.
  */
 #include "conn.h"
 #include "store.h"
 #include "../server/errors.h"
 
 #include <pthread.h>
+#ifdef SAGEMOCK_FAULT_HOOKS
+#include <stdatomic.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +147,9 @@ static const char *const migration[] = {
 typedef struct conn {
     sqlite3 *db;
     sqlite3_stmt *st[SQL__COUNT];
+#ifdef SAGEMOCK_FAULT_HOOKS
+    sqlite3_stmt *fault; /* "SELECT sagemock_fault()": fails when stepped */
+#endif
     struct conn *next;
 } conn;
 
@@ -190,6 +199,89 @@ static conn *conn_open(void)
     return c;
 }
 
+#ifdef SAGEMOCK_FAULT_HOOKS
+/*
+ * Fault injection (a test hook; tests/e2e/test_store_faults.py). The store_stmt() calls of
+ * the process are counted, atomically, and the Nth one fails:
+ *
+ *   SAGEMOCK_STORE_FAIL_AT=N        the Nth call since start-up fails (0 or unset: none)
+ *   SAGEMOCK_STORE_FAIL_MODE=M      prepare (default): store_stmt() returns NULL, as when a
+ *                                   prepare fails; step: it returns a statement whose step
+ *                                   fails with "injected store fault", as a failing
+ *                                   sqlite3_step() does (store_exec_stmt and direct steps)
+ *   SAGEMOCK_STORE_FAULT_FILE=PATH  armed at run time: the file holds "GEN N [MODE]"; each
+ *                                   time GEN changes, counting restarts and the Nth call from
+ *                                   then fails (N 0 disarms). Read on every call.
+ *
+ * One fault fires per arming; each is reported on stderr as
+ * "sagemock: store fault injected: call N (SQL) at MODE".
+ */
+static atomic_long fault_calls; /* calls since start-up or the last arming */
+static atomic_long fault_at;    /* the call that fails; 0: none */
+static atomic_int fault_at_step;
+static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
+static long fault_gen = -1;
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+
+static void fault_from_env(void)
+{
+    const char *at = getenv("SAGEMOCK_STORE_FAIL_AT"), *mode = getenv("SAGEMOCK_STORE_FAIL_MODE");
+    atomic_store(&fault_at, at ? strtol(at, NULL, 10) : 0);
+    atomic_store(&fault_at_step, mode && strcmp(mode, "step") == 0);
+}
+
+static void fault_rearm(void)
+{
+    const char *path = getenv("SAGEMOCK_STORE_FAULT_FILE");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) return;
+    long gen, at;
+    char mode[16] = "prepare";
+    int n = fscanf(f, "%ld %ld %15s", &gen, &at, mode);
+    fclose(f);
+    if (n < 2) return;
+    pthread_mutex_lock(&fault_lock);
+    if (gen != fault_gen) {
+        fault_gen = gen;
+        atomic_store(&fault_calls, 0);
+        atomic_store(&fault_at_step, strcmp(mode, "step") == 0);
+        atomic_store(&fault_at, at);
+    }
+    pthread_mutex_unlock(&fault_lock);
+}
+
+/* 0: run `which` normally; 1: fail at prepare; 2: fail at step. */
+static int fault_fires(store_sql which)
+{
+    pthread_once(&fault_once, fault_from_env);
+    fault_rearm();
+    long n = atomic_fetch_add(&fault_calls, 1) + 1, at = atomic_load(&fault_at);
+    if (at <= 0 || n != at) return 0;
+    int step = atomic_load(&fault_at_step);
+    fprintf(stderr, "sagemock: store fault injected: call %ld (%s) at %s\n", n, sql_text[which],
+            step ? "step" : "prepare");
+    return step ? 2 : 1;
+}
+
+static void fault_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc, (void)argv;
+    sqlite3_result_error(ctx, "injected store fault", -1);
+}
+
+/* This connection's statement that fails when stepped, reset; NULL when it cannot be made. */
+static sqlite3_stmt *fault_stmt(conn *c)
+{
+    if (!c->fault && (sqlite3_create_function(c->db, "sagemock_fault", 0, SQLITE_UTF8, NULL,
+                                              fault_fn, NULL, NULL) != SQLITE_OK ||
+                      sqlite3_prepare_v3(c->db, "SELECT sagemock_fault()", -1,
+                                         SQLITE_PREPARE_PERSISTENT, &c->fault, NULL) != SQLITE_OK))
+        return NULL;
+    sqlite3_reset(c->fault);
+    return c->fault;
+}
+#endif
+
 sqlite3 *store_db(void)
 {
     if (!this_conn) this_conn = conn_open();
@@ -199,6 +291,13 @@ sqlite3 *store_db(void)
 sqlite3_stmt *store_stmt(store_sql which)
 {
     if (!store_db()) return NULL;
+#ifdef SAGEMOCK_FAULT_HOOKS
+    int fault = fault_fires(which);
+    if (fault) {
+        snprintf(this_err, sizeof this_err, "injected store fault");
+        return fault == 2 ? fault_stmt(this_conn) : NULL;
+    }
+#endif
     sqlite3_stmt **slot = &this_conn->st[which];
     if (!*slot) {
         if (sqlite3_prepare_v3(this_conn->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, slot,
@@ -301,6 +400,9 @@ void store_close(void)
         conn *next = c->next;
         for (int i = 0; i < SQL__COUNT; i++)
             sqlite3_finalize(c->st[i]);
+#ifdef SAGEMOCK_FAULT_HOOKS
+        sqlite3_finalize(c->fault);
+#endif
         if (!db_is_memory) sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
         sqlite3_close(c->db);
         free(c);
@@ -322,5 +424,9 @@ int store_commit(void)
 void store_rollback(void)
 {
     sqlite3 *db = store_db();
-    if (db && !sqlite3_get_autocommit(db)) store_exec_stmt(store_stmt(SQL_ROLLBACK));
+    if (!db || sqlite3_get_autocommit(db)) return;
+    /* A failed ROLLBACK must not leave the connection inside its transaction, holding the
+     * write lock: try once more without the prepared statement. */
+    if (store_exec_stmt(store_stmt(SQL_ROLLBACK)) != SM_OK || !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
