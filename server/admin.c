@@ -12,18 +12,21 @@
  *   POST /_sagemock/fixtures   load a fixture document (the body), whole or not at all
  *   GET|POST|DELETE /_sagemock/faults   list, add (one fault, or {"faults": [...]}), clear
  *   GET  /_sagemock/jobs     every job of every region with its scenario (?limit=N, <= 10000)
+ *   GET  /_sagemock/jobs/describe?region=R&name=N   the Describe body of one job (of any
+ *                            region; region defaults to --region) at the simulated now
  *   GET  /_sagemock/ui       the dashboard: one static page (server/ui/index.html, embedded)
  *   GET  /_sagemock/requests the request journal, newest first: ?operation=, ?job=, ?status=
  *                            (a code, or 4 / 5 for a class), ?since= (epoch seconds), ?limit=
  *
  * With --admin-token every endpoint but health needs the token (auth_admin_check): 401
- * otherwise.
+ * otherwise. GET /_sagemock/ui also takes it as ?token= (ui_gate), so a browser can open it.
  */
 #include "admin.h"
 #include "auth.h"
 #include "boot.h"
 #include "clock.h"
 #include "config.h"
+#include "describe.h"
 #include "errors.h"
 #include "faults.h"
 #include "fixtures.h"
@@ -31,6 +34,7 @@
 #include "journal.h"
 #include "registry.h"
 #include "reply.h"
+#include "sigv4.h"
 #include "../store/store.h"
 
 #include <math.h>
@@ -139,26 +143,63 @@ static int reset(sm_req *r)
     return reply_admin(r, 200, o);
 }
 
-/* The value of query parameter `name` in r->query ("k=v&...", percent-encoded), or NULL when
- * absent. Admin values are plain numbers and names, so a value with an escape reads as ""
- * (and is refused by the caller). Valid until this thread's next call. */
-static const char *query_arg(const sm_req *r, const char *name)
+/* The raw (still percent-encoded) value of query parameter `name` in r->query ("k=v&..."), and
+ * its length in *len; NULL when absent. */
+static const char *query_raw(const sm_req *r, const char *name, size_t *len)
 {
-    static __thread char value[256];
     size_t n = strlen(name);
     for (const char *p = r->query; p && *p;) {
         const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-            size_t v = len - n - 1;
-            if (v >= sizeof value || memchr(p + n + 1, '%', v)) return "";
-            memcpy(value, p + n + 1, v);
-            value[v] = 0;
-            return value;
+        size_t l = amp ? (size_t)(amp - p) : strlen(p);
+        if (l > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            *len = l - n - 1;
+            return p + n + 1;
         }
         p = amp ? amp + 1 : NULL;
     }
     return NULL;
+}
+
+/* The value of query parameter `name` in r->query, or NULL when absent. Admin values are plain
+ * numbers and names, so a value with an escape reads as "" (and is refused by the caller).
+ * Valid until this thread's next call. */
+static const char *query_arg(const sm_req *r, const char *name)
+{
+    static __thread char value[256];
+    size_t v;
+    const char *p = query_raw(r, name, &v);
+    if (!p) return NULL;
+    if (v >= sizeof value || memchr(p, '%', v)) return "";
+    memcpy(value, p, v);
+    value[v] = 0;
+    return value;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Query parameter `name` percent-decoded into out; 0 when absent, too long or malformed. */
+static int query_decoded(const sm_req *r, const char *name, char *out, size_t outlen)
+{
+    size_t len, o = 0;
+    const char *p = query_raw(r, name, &len);
+    if (!p) return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (o + 1 >= outlen) return 0;
+        int hi = 0, lo = 0;
+        if (p[i] == '%' &&
+            (i + 2 >= len || (hi = hex_digit(p[i + 1])) < 0 || (lo = hex_digit(p[i + 2])) < 0))
+            return 0;
+        out[o++] = p[i] == '%' ? (char)(hi * 16 + lo) : p[i];
+        if (p[i] == '%') i += 2;
+    }
+    out[o] = 0;
+    return 1;
 }
 
 static int requests(sm_req *r)
@@ -202,6 +243,31 @@ static int requests(sm_req *r)
 }
 
 extern const char ui_index_html[];
+
+/* GET /_sagemock/jobs/describe?region=R&name=N: the DescribeTrainingJob body of any job of any
+ * region at the simulated now (for the dashboard), built as the API's Describe builds it. */
+static int job_describe(sm_req *r)
+{
+    char region[STORE_REGION_MAX], name[STORE_NAME_MAX];
+    const char *v = query_arg(r, "region");
+    snprintf(region, sizeof region, "%s", v ? v : cfg.region);
+    if (!(v = query_arg(r, "name")) || !*v)
+        return reply_admin_error(r, 400, "give the job's name: ?name=N (and ?region=R)");
+    snprintf(name, sizeof name, "%s", v);
+    store_job job;
+    int rc = store_job_get(region, name, &job);
+    if (rc == SM_ENOTFOUND)
+        return reply_admin_error(r, 404, "no training job %s in region %s", name, region);
+    if (rc != SM_OK) return reply_admin_error(r, 500, "cannot read the job: %s", store_errmsg());
+    jobs_ctx *c = jobs_ctx_new();
+    cJSON *out = c && jobs_eval(&job, clock_now(r->wall_ms), c) == SM_OK
+                     ? describe_job(&job, &c->view, c->reused_by)
+                     : NULL;
+    store_job_clear(&job);
+    jobs_ctx_free(c);
+    return out ? reply_admin(r, 200, out)
+               : reply_admin_error(r, 500, "cannot describe the job %s", name);
+}
 
 static int ui(sm_req *r)
 {
@@ -329,13 +395,43 @@ static int clock_get(sm_req *r)
 }
 
 static const route routes[] = {
-    {"/_sagemock/clock", "GET", clock_get},        {"/_sagemock/clock", "POST", clock_change_req},
-    {"/_sagemock/faults", "DELETE", faults_clear}, {"/_sagemock/faults", "GET", faults_list},
-    {"/_sagemock/faults", "POST", faults_add},     {"/_sagemock/fixtures", "POST", fixtures_load},
-    {"/_sagemock/health", "GET", health},          {"/_sagemock/jobs", "GET", jobs_list},
-    {"/_sagemock/requests", "GET", requests},      {"/_sagemock/reset", "POST", reset},
-    {"/_sagemock/scenarios", "GET", scenarios},    {"/_sagemock/ui", "GET", ui},
+    {"/_sagemock/clock", "GET", clock_get},
+    {"/_sagemock/clock", "POST", clock_change_req},
+    {"/_sagemock/faults", "DELETE", faults_clear},
+    {"/_sagemock/faults", "GET", faults_list},
+    {"/_sagemock/faults", "POST", faults_add},
+    {"/_sagemock/fixtures", "POST", fixtures_load},
+    {"/_sagemock/health", "GET", health},
+    {"/_sagemock/jobs", "GET", jobs_list},
+    {"/_sagemock/jobs/describe", "GET", job_describe},
+    {"/_sagemock/requests", "GET", requests},
+    {"/_sagemock/reset", "POST", reset},
+    {"/_sagemock/scenarios", "GET", scenarios},
+    {"/_sagemock/ui", "GET", ui},
 };
+
+static int path_is(const sm_req *r, size_t n, const char *path)
+{
+    return n == strlen(path) && strncmp(r->path, path, n) == 0;
+}
+
+/* The dashboard's page under --admin-token. A browser opening a link sends no header, so GET
+ * /_sagemock/ui also takes the token as ?token= (the query is never logged); the page then
+ * sends it as X-Sagemock-Admin-Token on every fetch. Replies 401 itself when refused. */
+static int ui_gate(sm_req *r)
+{
+    char given[512];
+    if (!cfg.admin_token) return SM_OK;
+    if (query_decoded(r, "token", given, sizeof given))
+        return sigv4_equal(given, cfg.admin_token)
+                   ? SM_OK
+                   : reply_admin_error(r, 401, "the admin token is not valid");
+    if (r->authorization || (r->header && r->header(r->transport, "X-Sagemock-Admin-Token")))
+        return auth_admin_check(r);
+    return reply_admin_error(r, 401,
+                             "the dashboard needs the admin token: open "
+                             "/_sagemock/ui?token=<token>");
+}
 
 void admin_dispatch(sm_req *r)
 {
@@ -343,12 +439,14 @@ void admin_dispatch(sm_req *r)
     int path_known = 0;
     r->operation = r->path;
     /* Health stays open under --admin-token: container health checks and `sagemock
-     * healthcheck` carry no token. */
-    if (!(n == strlen("/_sagemock/health") && strncmp(r->path, "/_sagemock/health", n) == 0) &&
-        auth_admin_check(r) != SM_OK)
+     * healthcheck` carry no token. The dashboard's page has its own gate. */
+    if (path_is(r, n, "/_sagemock/ui") && strcmp(r->method, "GET") == 0) {
+        if (ui_gate(r) != SM_OK) return;
+    } else if (!path_is(r, n, "/_sagemock/health") && auth_admin_check(r) != SM_OK) {
         return;
+    }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strlen(routes[i].path) != n || strncmp(routes[i].path, r->path, n) != 0) continue;
+        if (!path_is(r, n, routes[i].path)) continue;
         path_known = 1;
         if (strcmp(routes[i].method, r->method) == 0) {
             routes[i].fn(r);

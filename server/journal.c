@@ -79,6 +79,10 @@ void journal_record(const journal_entry *e)
     slot *s = &ring[next];
     slot_clear(s);
     size_t n = e->body_len > JOURNAL_BODY_MAX ? JOURNAL_BODY_MAX : e->body_len;
+    /* Never cut inside a UTF-8 character: the journal is served as JSON text. */
+    if (e->body && e->body_len > n)
+        while (n > 0 && ((unsigned char)e->body[n] & 0xC0) == 0x80)
+            n--;
     s->seq = ++total;
     s->wall_ms = e->wall_ms;
     s->sim_ms = e->sim_ms;
