@@ -206,7 +206,7 @@ static int requests(sm_req *r)
 {
     journal_query q = {NULL, NULL, 0, -1, 100};
     const char *v;
-    char op[64], job[64];
+    char op[256], job[256]; /* as large as query_arg's values: an over-long one matches nothing */
     /* query_arg's buffer is reused by the next call: copy each value out. */
     if ((v = query_arg(r, "operation"))) {
         snprintf(op, sizeof op, "%s", v);
@@ -250,10 +250,12 @@ static int job_describe(sm_req *r)
 {
     char region[STORE_REGION_MAX], name[STORE_NAME_MAX];
     const char *v = query_arg(r, "region");
-    snprintf(region, sizeof region, "%s", v ? v : cfg.region);
+    if (v && strlen(v) >= sizeof region) return reply_admin_error(r, 404, "no such job");
+    snprintf(region, sizeof region, "%.*s", (int)sizeof region - 1, v ? v : cfg.region);
     if (!(v = query_arg(r, "name")) || !*v)
         return reply_admin_error(r, 400, "give the job's name: ?name=N (and ?region=R)");
-    snprintf(name, sizeof name, "%s", v);
+    if (strlen(v) >= sizeof name) return reply_admin_error(r, 404, "no such job");
+    snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, v);
     store_job job;
     int rc = store_job_get(region, name, &job);
     if (rc == SM_ENOTFOUND)
