@@ -37,6 +37,7 @@
 
 #include "errors.h"
 #include "model.h"
+#include "strbuf.h"
 
 #define MODEL_MATCH_LIMIT 1000000u /* backtracking steps per match before we give up */
 
@@ -58,39 +59,6 @@ static struct mop *m_ops;
 static size_t m_nops;
 static pcre2_match_context *m_mctx;
 static char m_err[512] = "model not loaded";
-
-/* ---- growable text for the pattern rewrite ---- */
-
-struct mbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void mb_putn(struct mbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void mb_puts(struct mbuf *b, const char *s)
-{
-    mb_putn(b, s, strlen(s));
-}
 
 /* Java's POSIX character classes (US-ASCII only, like PCRE2's POSIX classes without UCP). */
 static const struct {
@@ -116,24 +84,24 @@ static const char *posix_class(const char *name, size_t n)
  */
 static char *rewrite_java(const char *pat, const char **why)
 {
-    struct mbuf b = {0};
+    strbuf b = {0};
     int in_class = 0;
     size_t class_first = 0; /* index where a ']' is still literal (right after '[' or '[^') */
     size_t n = strlen(pat);
 
-    mb_putn(&b, "", 0);
+    sb_putn(&b, "", 0);
     for (size_t i = 0; i < n && !b.oom; i++) {
         char c = pat[i];
         if (c == '\\') {
             if (i + 1 >= n) {
-                mb_putn(&b, &c, 1); /* trailing backslash: let PCRE2 report it */
+                sb_putn(&b, &c, 1); /* trailing backslash: let PCRE2 report it */
                 continue;
             }
             char e = pat[i + 1];
             if (e == 'Q') { /* \Q...\E: copy verbatim, PCRE2 has the same quoting */
                 const char *end = strstr(pat + i + 2, "\\E");
                 size_t stop = end ? (size_t)(end - pat) + 2 : n;
-                mb_putn(&b, pat + i, stop - i);
+                sb_putn(&b, pat + i, stop - i);
                 i = stop - 1;
                 continue;
             }
@@ -144,22 +112,22 @@ static char *rewrite_java(const char *pat, const char **why)
                 if (posix) {
                     const char *neg = e == 'P' ? "^" : "";
                     if (in_class) {
-                        mb_puts(&b, "[:");
-                        mb_puts(&b, neg);
-                        mb_puts(&b, posix);
-                        mb_puts(&b, ":]");
+                        sb_puts(&b, "[:");
+                        sb_puts(&b, neg);
+                        sb_puts(&b, posix);
+                        sb_puts(&b, ":]");
                     } else {
-                        mb_puts(&b, "[");
-                        mb_puts(&b, neg);
-                        mb_puts(&b, "[:");
-                        mb_puts(&b, posix);
-                        mb_puts(&b, ":]]");
+                        sb_puts(&b, "[");
+                        sb_puts(&b, neg);
+                        sb_puts(&b, "[:");
+                        sb_puts(&b, posix);
+                        sb_puts(&b, ":]]");
                     }
                     i = (size_t)(close - pat);
                     continue;
                 }
             }
-            mb_putn(&b, pat + i, 2);
+            sb_putn(&b, pat + i, 2);
             i++;
             continue;
         }
@@ -170,24 +138,24 @@ static char *rewrite_java(const char *pat, const char **why)
                 return NULL;
             }
             if (c == ']' && i != class_first) in_class = 0;
-            mb_putn(&b, &c, 1);
+            sb_putn(&b, &c, 1);
             continue;
         }
         if (c == '[') {
             in_class = 1;
-            mb_putn(&b, &c, 1);
+            sb_putn(&b, &c, 1);
             if (i + 1 < n && pat[i + 1] == '^') {
-                mb_putn(&b, "^", 1);
+                sb_putn(&b, "^", 1);
                 i++;
             }
             class_first = i + 1;
             continue;
         }
         if (c == '.') {
-            mb_puts(&b, "[^\\n\\r\\x{85}\\x{2028}\\x{2029}]");
+            sb_puts(&b, "[^\\n\\r\\x{85}\\x{2028}\\x{2029}]");
             continue;
         }
-        mb_putn(&b, &c, 1);
+        sb_putn(&b, &c, 1);
     }
     if (b.oom) {
         free(b.p);

@@ -28,6 +28,7 @@
  * send them, so one without an Authorization header is "missing authentication".
  */
 #include "sigv4.h"
+#include "strbuf.h"
 #include "errors.h"
 
 #include <openssl/crypto.h>
@@ -42,55 +43,6 @@
 
 /* ------------------------------------------------------------------------ string builder */
 
-typedef struct sb {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sb;
-
-static void sb_putn(sb *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_puts(sb *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_putc(sb *b, char c)
-{
-    sb_putn(b, &c, 1);
-}
-
-/* Hands the text over (the caller frees it); NULL when an allocation failed. */
-static char *sb_take(sb *b)
-{
-    if (b->oom) {
-        free(b->p);
-        b->p = NULL;
-        return NULL;
-    }
-    char *p = b->p ? b->p : strdup("");
-    b->p = NULL;
-    return p;
-}
-
 /* ------------------------------------------------------------------------ encoding */
 
 static const char hexdig[] = "0123456789ABCDEF";
@@ -101,7 +53,7 @@ static int unreserved(unsigned char c)
            c == '_' || c == '.' || c == '~';
 }
 
-static void put_encoded_byte(sb *b, unsigned char c)
+static void put_encoded_byte(strbuf *b, unsigned char c)
 {
     if (unreserved(c)) {
         sb_putc(b, (char)c);
@@ -120,14 +72,14 @@ static int hexval(char c)
 }
 
 /* URI-encode s[0..n) as-is (every byte but the unreserved ones). */
-static void put_encoded(sb *b, const char *s, size_t n)
+static void put_encoded(strbuf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         put_encoded_byte(b, (unsigned char)s[i]);
 }
 
 /* Decode %XX escapes of a query component, then URI-encode the result. */
-static void put_reencoded(sb *b, const char *s, size_t n)
+static void put_reencoded(strbuf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -173,7 +125,7 @@ static int is_space(char c)
 
 /* Path: RFC 3986 dot segments removed and repeated slashes collapsed (botocore's
  * remove_dot_segments), each segment URI-encoded. */
-static void canonical_uri(sb *b, const char *path)
+static void canonical_uri(strbuf *b, const char *path)
 {
     size_t len = path ? strlen(path) : 0, nseg = 1, k = 0;
     if (len == 0) {
@@ -202,14 +154,14 @@ static void canonical_uri(sb *b, const char *path)
         if (!e) break;
         p = e + 1;
     }
-    size_t before = b->n;
+    size_t before = b->len;
     if (path[0] == '/') sb_putc(b, '/');
     for (size_t i = 0; i < k; i++) {
         if (i) sb_putc(b, '/');
         put_encoded(b, seg[i].p, seg[i].n);
     }
     if (path[len - 1] == '/' && k) sb_putc(b, '/');
-    if (b->n == before) sb_putc(b, '/');
+    if (b->len == before) sb_putc(b, '/');
     free(seg);
 }
 
@@ -226,13 +178,13 @@ static int qpair_cmp(const void *a, const void *b)
 
 static char *reencoded(const char *s, size_t n)
 {
-    sb t = {0};
+    strbuf t = {0};
     put_reencoded(&t, s, n);
     return sb_take(&t);
 }
 
 /* Query: pairs decoded and encoded again, sorted by key then value, joined by '&'. */
-static void canonical_query(sb *b, const char *query)
+static void canonical_query(strbuf *b, const char *query)
 {
     if (!query || !*query) return;
     size_t np = 1, k = 0;
@@ -273,7 +225,7 @@ static void canonical_query(sb *b, const char *query)
 }
 
 /* A header value with leading and trailing whitespace removed and inner runs collapsed. */
-static void put_trimmed(sb *b, const char *v)
+static void put_trimmed(strbuf *b, const char *v)
 {
     int pending = 0, started = 0;
     for (; v && *v; v++) {
@@ -288,7 +240,7 @@ static void put_trimmed(sb *b, const char *v)
     }
 }
 
-static void put_lower(sb *b, const char *s, size_t n)
+static void put_lower(strbuf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -300,7 +252,7 @@ char *sigv4_canonical_request(const char *method, const char *path, const char *
                               const char *signed_headers, sigv4_header_fn header, void *ctx,
                               const char *payload_hash)
 {
-    sb b = {0}, name = {0};
+    strbuf b = {0}, name = {0};
     sb_puts(&b, method);
     sb_putc(&b, '\n');
     canonical_uri(&b, path);
@@ -309,7 +261,7 @@ char *sigv4_canonical_request(const char *method, const char *path, const char *
     sb_putc(&b, '\n');
     for (const char *p = signed_headers; p && *p;) {
         size_t n = strcspn(p, ";");
-        name.n = 0;
+        name.len = 0;
         put_lower(&name, p, n);
         if (name.oom) b.oom = 1;
         if (!b.oom && name.p) {
@@ -333,7 +285,7 @@ char *sigv4_string_to_sign(const char *amz_date, const char *scope, const char *
 {
     char hash[65];
     sigv4_sha256_hex(canonical_request, strlen(canonical_request), hash);
-    sb b = {0};
+    strbuf b = {0};
     sb_puts(&b, SIGV4_ALGORITHM "\n");
     sb_puts(&b, amz_date);
     sb_putc(&b, '\n');

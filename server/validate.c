@@ -51,6 +51,7 @@
 #include "errors.h"
 #include "model.h"
 #include "validate.h"
+#include "strbuf.h"
 
 #define VAL_MAX_DEPTH 32
 #define VAL_TEXT_CAP 65536
@@ -67,80 +68,16 @@ enum {
     F_VALMIN = 32,
 };
 
-/* ---- growable text ---- */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap)
-{
-    char small[256];
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    if (n < 0) {
-        b->oom = 1;
-    } else if ((size_t)n < sizeof small) {
-        sb_putn(b, small, (size_t)n);
-    } else {
-        char *big = malloc((size_t)n + 1);
-        if (!big) {
-            b->oom = 1;
-        } else {
-            vsnprintf(big, (size_t)n + 1, fmt, ap2);
-            sb_putn(b, big, (size_t)n);
-            free(big);
-        }
-    }
-    va_end(ap2);
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(b, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- the walk's state ---- */
 
 struct walk {
-    int output;        /* 0: val_input rules; 1: val_output rules */
-    struct sbuf path;  /* current path, always NUL-terminated */
-    struct sbuf items; /* validation items joined by "; " (input mode) */
-    int nitems;        /* items found, printed or not */
-    int truncated;     /* some items were not printed (VAL_TEXT_CAP) */
-    struct sbuf fatal; /* serialization message (input) or problem (output) */
-    int stop;          /* fatal is set: the walk unwinds */
+    int output;    /* 0: val_input rules; 1: val_output rules */
+    strbuf path;   /* current path, always NUL-terminated */
+    strbuf items;  /* validation items joined by "; " (input mode) */
+    int nitems;    /* items found, printed or not */
+    int truncated; /* some items were not printed (VAL_TEXT_CAP) */
+    strbuf fatal;  /* serialization message (input) or problem (output) */
+    int stop;      /* fatal is set: the walk unwinds */
 };
 
 static int oom(const struct walk *w)
@@ -298,7 +235,7 @@ static long utf8_count(const char *str)
 
 /* ---- printing values the way the Java service does ---- */
 
-static void put_number(struct sbuf *b, double d)
+static void put_number(strbuf *b, double d)
 {
     if (isnan(d)) {
         sb_puts(b, "NaN");
@@ -317,7 +254,7 @@ static void put_number(struct sbuf *b, double d)
 }
 
 /* Render `v` (of shape `sname`, or NULL when unknown) as Java's toString would, bounded. */
-static void render(struct sbuf *b, const char *sname, const cJSON *v, int depth)
+static void render(strbuf *b, const char *sname, const cJSON *v, int depth)
 {
     const cJSON *shape = sname ? model_shape(sname) : NULL;
     const cJSON *e;
@@ -407,7 +344,7 @@ static int shape_int(const cJSON *shape, const char *key, double *out)
 }
 
 /* The text of one rule of `shape` (one F_ flag). */
-static void rule_text(struct sbuf *b, const cJSON *shape, int flag)
+static void rule_text(strbuf *b, const cJSON *shape, int flag)
 {
     double n = 0;
     const cJSON *e;
@@ -848,7 +785,7 @@ static int walk_top(struct walk *w, const char *shape_name, const cJSON *v)
 int val_input(const char *shape_name, const cJSON *input, char **message)
 {
     struct walk w = {0};
-    struct sbuf out = {0};
+    strbuf out = {0};
     int rc;
 
     if (!message) return SM_EINVAL;
