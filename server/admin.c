@@ -345,7 +345,7 @@ static int faults_clear(sm_req *r)
     return faults_list(r);
 }
 
-static int job_row(const store_job *j, void *arg)
+static int job_row(store_job *j, void *arg)
 {
     cJSON *o = cJSON_CreateObject();
     int ok =

@@ -45,6 +45,18 @@ static int load_or_reply(sm_req *r, store_job *job, jobs_ctx **c, const char *nf
     return SM_OK;
 }
 
+/* For the mutating operations: BEGIN IMMEDIATE, then load_or_reply; on failure nothing is left
+ * open and the reply is written. */
+static int begin_and_load_or_reply(sm_req *r, store_job *job, jobs_ctx **c, const char *nf_code)
+{
+    if (store_begin() != SM_OK) return internal_error(r);
+    if (load_or_reply(r, job, c, nf_code)) {
+        store_rollback();
+        return SM_ERR;
+    }
+    return SM_OK;
+}
+
 static void release(store_job *job, jobs_ctx *c)
 {
     store_job_clear(job);
@@ -63,13 +75,9 @@ int h_describe_training_job(sm_req *r)
 
 int h_stop_training_job(sm_req *r)
 {
-    if (store_begin() != SM_OK) return internal_error(r);
     store_job job;
     jobs_ctx *c;
-    if (load_or_reply(r, &job, &c, "ValidationException")) {
-        store_rollback();
-        return SM_ERR;
-    }
+    if (begin_and_load_or_reply(r, &job, &c, "ValidationException")) return SM_ERR;
     int rc = SM_OK;
     if (c->view.primary != LC_IN_PROGRESS) {
         reply_error(r, "ValidationException",
@@ -175,13 +183,9 @@ int h_update_training_job(sm_req *r)
         !member(in, "ResourceConfig") && !member(in, "RemoteDebugConfig"))
         return reply_error(r, "ValidationException",
                            "Invalid UpdateTrainingJobRequest, the request cannot be empty");
-    if (store_begin() != SM_OK) return internal_error(r);
     store_job job;
     jobs_ctx *c;
-    if (load_or_reply(r, &job, &c, "ValidationException")) {
-        store_rollback();
-        return SM_ERR;
-    }
+    if (begin_and_load_or_reply(r, &job, &c, "ValidationException")) return SM_ERR;
     cJSON *req = cJSON_Parse(job.request);
     int rc = req ? apply_update(r, &job, c, req) : internal_error(r);
     char *text = rc == SM_OK ? cJSON_PrintUnformatted(req) : NULL;
@@ -200,13 +204,9 @@ int h_update_training_job(sm_req *r)
 
 int h_delete_training_job(sm_req *r)
 {
-    if (store_begin() != SM_OK) return internal_error(r);
     store_job job;
     jobs_ctx *c;
-    if (load_or_reply(r, &job, &c, "ResourceNotFound")) {
-        store_rollback();
-        return SM_ERR;
-    }
+    if (begin_and_load_or_reply(r, &job, &c, "ResourceNotFound")) return SM_ERR;
     const lc_view *v = &c->view;
     int rc = SM_OK;
     if (v->primary != LC_COMPLETED && v->primary != LC_FAILED && v->primary != LC_STOPPED) {

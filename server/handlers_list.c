@@ -78,7 +78,7 @@ static int passes(const filters *f, const store_job *j)
     return 1;
 }
 
-static int on_row(const store_job *j, void *arg)
+static int on_row(store_job *j, void *arg)
 {
     page *p = arg;
     if (++p->seen > p->want) return 1; /* the probe row: there is a next page */

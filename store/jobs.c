@@ -187,15 +187,15 @@ int store_due_any(int64_t now_ms)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : SM_ESTORE;
 }
 
-int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *arg)
+/* Step st to its end (or until fn returns non-zero), handing each row to fn as a store_job
+ * (whole when with_text; the job's strings are freed after fn returns). Resets st. Returns the
+ * number of rows visited, or a negative code. */
+static int each_row(sqlite3_stmt *st, int with_text, store_job_fn fn, void *arg)
 {
-    sqlite3_stmt *st = store_stmt(SQL_DUE_EACH);
-    if (!st) return SM_ESTORE;
-    bind_int(st, ":now", now_ms);
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_job j;
-        int r = row_to_job(st, &j, 1);
+        int r = row_to_job(st, &j, with_text);
         if (r != SM_OK) {
             sqlite3_reset(st);
             return r;
@@ -209,33 +209,27 @@ int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *a
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
 }
 
+int store_due_each(int64_t now_ms, store_job_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(SQL_DUE_EACH);
+    if (!st) return SM_ESTORE;
+    bind_int(st, ":now", now_ms);
+    return each_row(st, 1, fn, arg);
+}
+
 int store_each_warm_pool(const char *region, const char *status, int64_t exclude_id,
-                         int (*fn)(store_job *job, void *arg), void *arg)
+                         store_job_fn fn, void *arg)
 {
     sqlite3_stmt *st = store_stmt(SQL_WARM_POOL_EACH);
     if (!st) return SM_ESTORE;
     bind_text(st, ":region", region);
     bind_text(st, ":status", status);
     bind_int(st, ":exclude", exclude_id);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_job j;
-        int r = row_to_job(st, &j, 1);
-        if (r != SM_OK) {
-            sqlite3_reset(st);
-            return r;
-        }
-        r = fn(&j, arg);
-        store_job_clear(&j);
-        n++;
-        if (r) break;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
+    return each_row(st, 1, fn, arg);
 }
 
 int store_list(const char *region, store_sort sort, int descending, const store_cursor *after,
-               int limit, int (*fn)(const store_job *job, void *arg), void *arg)
+               int limit, store_job_fn fn, void *arg)
 {
     int which = (int)sort * 2 + (descending ? 1 : 0);
     sqlite3_stmt *st =
@@ -248,31 +242,15 @@ int store_list(const char *region, store_sort sort, int descending, const store_
         bind_int(st, ":created", after->created_ms);
         bind_int(st, ":id", after->id);
     }
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_job j;
-        row_to_job(st, &j, 0);
-        n++;
-        if (fn(&j, arg)) break;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
+    return each_row(st, 0, fn, arg);
 }
 
-int store_all(int limit, int (*fn)(const store_job *job, void *arg), void *arg)
+int store_all(int limit, store_job_fn fn, void *arg)
 {
     sqlite3_stmt *st = store_stmt(SQL_ALL_JOBS);
     if (!st) return SM_ESTORE;
     bind_int(st, ":n", limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_job j;
-        row_to_job(st, &j, 0);
-        n++;
-        if (fn(&j, arg)) break;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
+    return each_row(st, 0, fn, arg);
 }
 
 int64_t store_job_count(void)

@@ -48,6 +48,9 @@ typedef struct store_state {
     int64_t last_modified_ms, end_ms, next_change_ms;
 } store_state;
 
+/* A callback over jobs; returns non-zero to stop. */
+typedef int (*store_job_fn)(store_job *job, void *arg);
+
 /* Open (creating and migrating) the database at `path` (":memory:" for an in-process database
  * shared by every thread). Call once at start-up, before any other store_* call. */
 int store_open(const char *path);
@@ -72,13 +75,13 @@ void store_job_clear(store_job *job);
 /* Jobs whose next_change_ms <= now: store_due_any is a cheap indexed probe; store_due_each
  * calls fn for each due job (with request NULL) and stops when fn returns non-zero. */
 int store_due_any(int64_t now_ms);
-int store_due_each(int64_t now_ms, int (*fn)(store_job *job, void *arg), void *arg);
+int store_due_each(int64_t now_ms, store_job_fn fn, void *arg);
 
 /* Jobs of `region` whose materialised warm-pool status is `status` (other than job
  * `exclude_id`), oldest end first, loaded whole; fn returns non-zero to stop. Returns the
  * number visited or a negative code. */
 int store_each_warm_pool(const char *region, const char *status, int64_t exclude_id,
-                         int (*fn)(store_job *job, void *arg), void *arg);
+                         store_job_fn fn, void *arg);
 
 /* ListTrainingJobs paging: sort keys and order, a keyset position after which to continue. */
 typedef enum { STORE_SORT_CREATION = 0, STORE_SORT_NAME = 1, STORE_SORT_STATUS = 2 } store_sort;
@@ -91,10 +94,10 @@ typedef struct store_cursor {
 /* Calls fn for up to `limit` jobs of `region` in order after `after` (request/scenario/events
  * not loaded). Returns the number of rows visited, or a negative code. */
 int store_list(const char *region, store_sort sort, int descending, const store_cursor *after,
-               int limit, int (*fn)(const store_job *job, void *arg), void *arg);
+               int limit, store_job_fn fn, void *arg);
 
 /* Up to `limit` jobs of every region, newest first (request/scenario/events not loaded). */
-int store_all(int limit, int (*fn)(const store_job *job, void *arg), void *arg);
+int store_all(int limit, store_job_fn fn, void *arg);
 
 /* Tags of a job, in insertion order. */
 int store_tag_put(int64_t job_id, const char *key, const char *value);
