@@ -7,6 +7,7 @@
 #include "reply.h"
 #include "scenario.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,17 +307,49 @@ static int in_wire_order(const char *m)
     return 0;
 }
 
+/* The members of the Describe output shape in the order they are sent, with what each needs,
+ * worked out once from the model: the loops below otherwise look every name up in the
+ * shape's ~70 members, the wire order and the computed list on every request. */
+typedef struct out_member {
+    const char *name; /* borrowed from the model */
+    int computed, required;
+} out_member;
+static out_member *out_plan;
+static int out_n;
+static pthread_once_t out_once = PTHREAD_ONCE_INIT;
+
+static void out_plan_init(void)
+{
+    const cJSON *shape = model_shape(model_output_shape("DescribeTrainingJob"));
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    int n = cJSON_GetArraySize(members);
+    out_member *p = n > 0 ? calloc((size_t)n, sizeof *p) : NULL;
+    if (!p) return;
+    int k = 0;
+    for (int i = 0; i < NWIRE; i++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(members, wire_order[i]);
+        if (m)
+            p[k++] = (out_member){m->string, is_computed(m->string), is_required(shape, m->string)};
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, members)
+    {
+        if (!in_wire_order(m->string) && k < n)
+            p[k++] = (out_member){m->string, is_computed(m->string), is_required(shape, m->string)};
+    }
+    out_plan = p;
+    out_n = k;
+}
+
 /* Move member m (computed, or taken from the request) into out. 0, or -1 when a required
  * member could not be built (allocation failure). */
-static int emit(cJSON *out, const char *m, const cJSON *shape, const store_job *job,
-                const lc_view *v, const derived *d, cJSON *req)
+static int emit(cJSON *out, const out_member *om, const store_job *job, const lc_view *v,
+                const derived *d, cJSON *req)
 {
-    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), m))
-        return 0;
-    cJSON *val =
-        is_computed(m) ? computed(m, job, v, d) : cJSON_DetachItemFromObjectCaseSensitive(req, m);
-    if (val) return cJSON_AddItemToObject(out, m, val) ? 0 : -1;
-    return is_required(shape, m) ? -1 : 0;
+    cJSON *val = om->computed ? computed(om->name, job, v, d)
+                              : cJSON_DetachItemFromObjectCaseSensitive(req, om->name);
+    if (val) return cJSON_AddItemToObject(out, om->name, val) ? 0 : -1;
+    return om->required ? -1 : 0;
 }
 
 cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by)
@@ -346,13 +379,10 @@ cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_b
             memset(&d->extras, 0, sizeof d->extras);
         cJSON_Delete(sc);
     }
-    for (int i = 0; !bad && i < NWIRE; i++)
-        bad = emit(out, wire_order[i], shape, job, v, d, req);
-    const cJSON *m;
-    cJSON_ArrayForEach(m, members)
-    {
-        if (!bad && !in_wire_order(m->string)) bad = emit(out, m->string, shape, job, v, d, req);
-    }
+    pthread_once(&out_once, out_plan_init);
+    bad = bad || !out_plan;
+    for (int i = 0; !bad && i < out_n; i++)
+        bad = emit(out, &out_plan[i], job, v, d, req);
     cJSON_Delete(req);
     if (d) {
         cJSON_Delete(d->metric_defs);

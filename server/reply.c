@@ -148,5 +148,20 @@ int reply_raw(sm_req *r, int status, const char *type, const char *body, size_t 
 
 cJSON *reply_time(int64_t ms)
 {
-    return cJSON_CreateNumber((double)ms / 1000.0);
+    /* The text cJSON would print for ms / 1000.0 (an integer, or up to three decimals with
+     * trailing zeros dropped), without its printf("%1.15g") + sscanf round trip per number. */
+    if (ms < 0) return cJSON_CreateNumber((double)ms / 1000.0);
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)(ms / 1000));
+    int frac = (int)(ms % 1000);
+    if (frac) {
+        buf[n++] = '.';
+        buf[n++] = (char)('0' + frac / 100);
+        buf[n++] = (char)('0' + frac / 10 % 10);
+        buf[n++] = (char)('0' + frac % 10);
+        while (buf[n - 1] == '0')
+            n--;
+        buf[n] = 0;
+    }
+    return cJSON_CreateRaw(buf);
 }
