@@ -231,7 +231,7 @@ static int is_training_phase(lc_secondary s)
 
 /* Statuses a scenario step may hold: the InProgress ones, except Interrupted and Restarting,
  * which the engine enters itself (spot interruptions, retries). */
-static int is_step_status(lc_secondary s)
+int lc_is_step_status(lc_secondary s)
 {
     switch (s) {
     case LC_S_PENDING:
@@ -268,7 +268,7 @@ static int scenario_ok(const lc_scenario *sc)
     if (sc->nsteps < 1 || sc->nsteps > LC_MAX_STEPS) return 0;
     for (int i = 0; i < sc->nsteps; i++) {
         const lc_step *st = &sc->steps[i];
-        if (!is_step_status(st->status) || !duration_ok(st->duration_ms, 1)) return 0;
+        if (!lc_is_step_status(st->status) || !duration_ok(st->duration_ms, 1)) return 0;
         if (st->nmsg < 1 || st->nmsg > LC_MAX_MESSAGES || st->msg[0].at_ms != 0) return 0;
         for (int k = 0; k < st->nmsg; k++) {
             if (!text_ok(st->msg[k].text, sizeof st->msg[k].text)) return 0;

@@ -64,6 +64,9 @@ const char *lc_warm_pool_name(lc_warm_pool w); /* "Available", ... NULL for NONE
 int lc_primary_from_name(const char *name);    /* -1 when unknown */
 int lc_secondary_from_name(const char *name);  /* -1 when unknown */
 int lc_warm_pool_from_name(const char *name);  /* -1 when unknown */
+/* Whether a scenario step may hold status s (the InProgress statuses the engine does not
+ * enter by itself: not Interrupted, Restarting, Stopping or a final one). */
+int lc_is_step_status(lc_secondary s);
 
 /* The parameters of the job's CreateTrainingJob request that the engine needs. */
 typedef struct lc_params {

@@ -132,28 +132,12 @@ static int get_name(const perr *e, const cJSON *v, char *out, size_t size)
     return SM_OK;
 }
 
-/* The statuses a step may hold; the same set as is_step_status() in lifecycle.c. */
-static const lc_secondary step_statuses[] = {
-    LC_S_PENDING,
-    LC_S_STARTING,
-    LC_S_LAUNCHING_ML_INSTANCES,
-    LC_S_PREPARING_TRAINING_STACK,
-    LC_S_DOWNLOADING,
-    LC_S_DOWNLOADING_TRAINING_IMAGE,
-    LC_S_TRAINING,
-    LC_S_UPLOADING,
-    LC_S_UPDATING,
-};
-#define NSTEP_STATUSES ((int)(sizeof step_statuses / sizeof step_statuses[0]))
-
 static int get_status(const perr *e, const cJSON *v, const char *path, lc_secondary *out)
 {
     int s = cJSON_IsString(v) ? lc_secondary_from_name(v->valuestring) : -1;
-    for (int i = 0; i < NSTEP_STATUSES; i++) {
-        if ((int)step_statuses[i] == s) {
-            *out = step_statuses[i];
-            return SM_OK;
-        }
+    if (s >= 0 && lc_is_step_status((lc_secondary)s)) {
+        *out = (lc_secondary)s;
+        return SM_OK;
     }
     return fail(e, path,
                 "must be a step status: Pending, Starting, Downloading, Training, Uploading, "
