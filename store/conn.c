@@ -16,7 +16,7 @@
  */
 #include "conn.h"
 #include "store.h"
-#include "../server/errors.h"
+#include "errors.h"
 
 #include <pthread.h>
 #ifdef SAGEMOCK_FAULT_HOOKS

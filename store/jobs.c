@@ -7,7 +7,7 @@
  */
 #include "conn.h"
 #include "store.h"
-#include "../server/errors.h"
+#include "errors.h"
 
 #include <stdlib.h>
 #include <string.h>

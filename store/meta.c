@@ -6,7 +6,7 @@
  */
 #include "conn.h"
 #include "store.h"
-#include "../server/errors.h"
+#include "errors.h"
 
 #include <string.h>
 

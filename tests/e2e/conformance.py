@@ -2,7 +2,7 @@
 
 Every raw response that a test receives (through a boto3 client made by the fixtures, or through
 the raw-HTTP helper) is checked against the service model that sagemock itself embeds,
-``server/model/sagemaker-training-service-2.json``:
+``server/services/sagemaker/model/sagemaker-training-service-2.json``:
 
 * successful responses: the body is a JSON object matching the operation's output shape, at
   every depth: required members present, no ``null``, no member the model lacks, JSON types
@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL_PATH = REPO / "server" / "model" / "sagemaker-training-service-2.json"
+MODEL_PATH = REPO / "server" / "services" / "sagemaker" / "model" / "sagemaker-training-service-2.json"
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -47,7 +47,7 @@ CASES = {
     "not-an-object": ('[\n  {"rules": []}\n]\n', None, "a fixture document is a JSON object", "["),
     "unknown-top-level-field": (doc(scenario=[]), "scenario",
                                 "unknown field (expected $schema, description, scenarios, rules, "
-                                "jobs, faults)", "[]"),
+                                "jobs, faults, iam)", "[]"),
     "section-not-an-array": (json.dumps({"jobs": {"request": {}}}, indent=2), "jobs",
                              "must be an array", "{"),
     "rule-unknown-scenario": (doc(rules=[{"match": {"name": "a-*"}, "scenario": "sucess"}]),

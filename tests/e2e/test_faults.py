@@ -244,7 +244,7 @@ def test_admin_faults_list_add_and_clear(clean):
     status, body, raw = clean.admin("POST", "/_sagemock/faults", one)
     assert status == 200, raw
     (f,) = body["faults"]
-    assert f == dict(one, id=f["id"], probability=1, latencyMs=0, hits=0)
+    assert f == dict(one, service="sagemaker", id=f["id"], probability=1, latencyMs=0, hits=0)
     more = add_faults(clean, {"operation": "StopTrainingJob", "latencyMs": 5})
     assert [x["operation"] for x in more] == ["ListTags", "StopTrainingJob"]
     assert more[1]["id"] > more[0]["id"]

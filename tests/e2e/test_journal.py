@@ -117,8 +117,8 @@ def test_refused_and_unknown_calls_are_recorded_too(fresh):
     assert (bad_json["operation"], bad_json["status"], bad_json["errorCode"]) == \
         ("DescribeTrainingJob", 400, "SerializationException")
     assert bad_json["body"] == "{not json"
-    assert (unknown["operation"], unknown["status"], unknown["errorCode"]) == \
-        ("(unknown)", 400, "UnknownOperationException")
+    assert (unknown["service"], unknown["operation"], unknown["status"], unknown["errorCode"]) \
+        == ("sagemaker", "SageMaker.NoSuchOperation", 400, "UnknownOperationException")
     assert (create["operation"], create["status"], create["errorCode"]) == \
         ("CreateTrainingJob", 400, "ValidationException")
 
@@ -324,7 +324,7 @@ def test_no_authorization_signature_token_or_secret_is_ever_stored(make_server, 
         assert secret not in text, f"{secret!r} is in the journal"
     assert KEY not in text and SESSION_KEY not in text, "not even the access key ids"
     # Only the listed members, whatever the call.
-    allowed = {"seq", "time", "simulatedTime", "operation", "trainingJobName", "region",
+    allowed = {"seq", "time", "simulatedTime", "service", "operation", "trainingJobName", "region",
                "status", "errorCode", "latencyMs", "requestId", "body", "bodyTruncated"}
     for e in got:
         assert set(e) <= allowed, set(e) - allowed

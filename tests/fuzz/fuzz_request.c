@@ -1,6 +1,6 @@
 /*
  * fuzz_request.c: a libFuzzer target on the request path: the gate, JSON decoding, model
- * validation and every handler (ops_dispatch), on an in-memory store, without HTTP.
+ * validation and every handler (gate_dispatch), on an in-memory store, without HTTP.
  *
  * An input is  TARGET ['\t' AUTHORIZATION] '\n' BODY : the X-Amz-Target header (and, after a
  * tab, an Authorization header, whose SigV4 scope picks the region), then the body, as
@@ -23,12 +23,12 @@
 #include "config.h"
 #include "errors.h"
 #include "fixtures.h"
-#include "model.h"
-#include "ops.h"
+#include "service.h"
+#include "gate.h"
 #include "registry.h"
 #include "reply.h"
 #include "req.h"
-#include "../store/store.h"
+#include "store.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -109,14 +109,14 @@ static int dispatch(const char *target, const char *authorization, char *body, s
     r.method = "POST";
     r.path = "/";
     r.query = "";
-    r.target = target;
+    r.target_header = target;
     r.content_type = APPLICATION_AMZ_JSON;
     r.authorization = authorization;
     r.body = body;
     r.body_len = len;
     r.wall_ms = (wall_ms += STEP_MS);
     snprintf(r.request_id, sizeof r.request_id, "00000000-0000-4000-8000-%012lu", inputs % 1000000);
-    ops_dispatch(&r);
+    gate_dispatch(&r);
     int status = r.status;
     check_reply(&r, target);
     req_free(&r);
@@ -145,9 +145,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.db = ":memory:";
     cfg.log_level = LOG_ERROR;
     char err[2048];
-    if (model_load() != SM_OK || store_open(cfg.db) != SM_OK || boot_clock_init() != SM_OK ||
-        boot_secret_init() != SM_OK) {
-        fprintf(stderr, "fuzz_request: start-up failed: %s %s\n", model_error(), store_errmsg());
+    if (services_load(err, sizeof err) != SM_OK || store_open(cfg.db) != SM_OK ||
+        boot_clock_init() != SM_OK || boot_secret_init() != SM_OK) {
+        fprintf(stderr, "fuzz_request: start-up failed: %s %s\n", err, store_errmsg());
         abort();
     }
     reg_set_default(cfg.default_scenario);

@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 from helpers import ACCESS_KEY, IMAGE, ROLE_ARN, SECRET_KEY, Server, arn_for, job_request  # noqa: E402
 
-MODEL = REPO / "server" / "model" / "sagemaker-training-service-2.json"
+MODEL = REPO / "server" / "services" / "sagemaker" / "model" / "sagemaker-training-service-2.json"
 
 
 def full_request(name):

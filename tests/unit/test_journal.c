@@ -34,7 +34,8 @@ static void record(int i, const char *op, const char *job, int status)
 
 static cJSON *query(const char *op, const char *job, int status, int64_t since, int limit)
 {
-    journal_query q = {op, job, status, since, limit};
+    journal_query q = {.operation = op, .job = job, .status = status, .since_wall_ms = since,
+                       .limit = limit};
     return journal_query_json(&q);
 }
 

@@ -26,6 +26,25 @@
 #include "model.h"
 #include "validate.h"
 
+/* The SageMaker model under test (the tests load and free it themselves). */
+extern const char sagemaker_model_json[];
+static sm_model *M;
+static char m_err[512] = "model not loaded";
+
+static int load_model(void)
+{
+    if (M) return SM_OK;
+    M = model_load(sagemaker_model_json, m_err, sizeof m_err);
+    return M ? SM_OK : SM_ERR;
+}
+
+static void free_model(void)
+{
+    model_free(M);
+    M = NULL;
+}
+
+
 /*
  * Allocation-failure injection. Built with -DSM_TEST_WRAP_ALLOC and linked with
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc, the calls that model.c, validate.c and this
@@ -98,7 +117,7 @@ static cJSON *J(const char *text)
 
 static const char *pattern_of(const char *shape)
 {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(model_shape(shape), "pattern");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(model_shape(M, shape), "pattern");
     assert_true(cJSON_IsString(p));
     return p->valuestring;
 }
@@ -107,7 +126,7 @@ static const char *pattern_of(const char *shape)
 static void expect_json(const char *shape, cJSON *j, int want_rc, const char *want)
 {
     char *msg = (char *)0x1;
-    int rc = val_input(shape, j, &msg);
+    int rc = val_input(M, shape, j, &msg);
     if (want) {
         assert_non_null(msg);
         assert_string_equal(msg, want);
@@ -128,7 +147,7 @@ static void expect_input(const char *shape, const char *json, int want_rc, const
 static void expect_prefix(const char *shape, cJSON *j, int want_rc, const char *prefix)
 {
     char *msg = NULL;
-    int rc = val_input(shape, j, &msg);
+    int rc = val_input(M, shape, j, &msg);
     assert_int_equal(rc, want_rc);
     assert_non_null(msg);
     if (strncmp(msg, prefix, strlen(prefix)) != 0)
@@ -140,7 +159,7 @@ static void expect_prefix(const char *shape, cJSON *j, int want_rc, const char *
 static void expect_output(const char *shape, cJSON *j, int want_rc, const char *want)
 {
     char *problem = (char *)0x1;
-    int rc = val_output(shape, j, &problem);
+    int rc = val_output(M, shape, j, &problem);
     if (want) {
         assert_non_null(problem);
         assert_string_equal(problem, want);
@@ -272,8 +291,8 @@ static const char *describe_body =
 static int setup(void **state)
 {
     (void)state;
-    if (model_load() != SM_OK) {
-        fprintf(stderr, "model_load: %s\n", model_error());
+    if (load_model() != SM_OK) {
+        fprintf(stderr, "model_load: %s\n", m_err);
         return -1;
     }
     return 0;
@@ -282,7 +301,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    model_free();
+    free_model();
     return 0;
 }
 
@@ -291,28 +310,28 @@ static int teardown(void **state)
 static void test_model_indexes_operations_and_shapes(void **state)
 {
     (void)state;
-    assert_string_equal(model_error(), "");
-    assert_non_null(model_operation("CreateTrainingJob"));
-    assert_null(model_operation("CreateEndpoint"));
-    assert_string_equal(model_input_shape("CreateTrainingJob"), "CreateTrainingJobRequest");
-    assert_string_equal(model_output_shape("DescribeTrainingJob"), "DescribeTrainingJobResponse");
-    assert_null(model_output_shape("StopTrainingJob"));
-    assert_null(model_output_shape("DeleteTrainingJob"));
-    assert_null(model_input_shape("NoSuchOperation"));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(model_shape("Tag"), "type")->valuestring,
+    assert_string_equal(m_err, "");
+    assert_non_null(model_operation(M, "CreateTrainingJob"));
+    assert_null(model_operation(M, "CreateEndpoint"));
+    assert_string_equal(model_input_shape(M, "CreateTrainingJob"), "CreateTrainingJobRequest");
+    assert_string_equal(model_output_shape(M, "DescribeTrainingJob"), "DescribeTrainingJobResponse");
+    assert_null(model_output_shape(M, "StopTrainingJob"));
+    assert_null(model_output_shape(M, "DeleteTrainingJob"));
+    assert_null(model_input_shape(M, "NoSuchOperation"));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(model_shape(M, "Tag"), "type")->valuestring,
                         "structure");
-    assert_null(model_shape("NoSuchShape"));
-    assert_null(model_shape(NULL));
-    assert_int_equal(model_pattern_match("NoSuchShape", "x"), -1);
-    assert_int_equal(model_pattern_match("TrainingInputMode", "File"), -1); /* enum, no pattern */
+    assert_null(model_shape(M, "NoSuchShape"));
+    assert_null(model_shape(M, NULL));
+    assert_int_equal(model_pattern_match(M, "NoSuchShape", "x"), -1);
+    assert_int_equal(model_pattern_match(M, "TrainingInputMode", "File"), -1); /* enum, no pattern */
     /* a second load is a no-op */
-    assert_int_equal(model_load(), SM_OK);
+    assert_int_equal(load_model(), SM_OK);
 }
 
 static void test_every_model_pattern_compiles(void **state)
 {
     (void)state;
-    cJSON *root = cJSON_Parse(model_service_json);
+    cJSON *root = cJSON_Parse(sagemaker_model_json);
     assert_non_null(root);
     const cJSON *shape;
     int with_pattern = 0;
@@ -320,7 +339,7 @@ static void test_every_model_pattern_compiles(void **state)
     {
         if (!cJSON_GetObjectItemCaseSensitive(shape, "pattern")) continue;
         with_pattern++;
-        int r = model_pattern_match(shape->string, "x");
+        int r = model_pattern_match(M, shape->string, "x");
         if (r != 0 && r != 1) fail_msg("shape %s: pattern not compiled (%d)", shape->string, r);
     }
     assert_true(with_pattern >= 50); /* 52 in the model of 2026-08 */
@@ -331,17 +350,17 @@ static void test_patterns_match_the_whole_value(void **state)
 {
     (void)state;
     char *max = repeat("a", 63), *over = repeat("a", 64);
-    assert_int_equal(model_pattern_match("TrainingJobName", "job-1"), 1);
-    assert_int_equal(model_pattern_match("TrainingJobName", "a--b"), 1);
-    assert_int_equal(model_pattern_match("TrainingJobName", max), 1);
-    assert_int_equal(model_pattern_match("TrainingJobName", over), 0);
-    assert_int_equal(model_pattern_match("TrainingJobName", "job_1"), 0); /* not a prefix match */
-    assert_int_equal(model_pattern_match("TrainingJobName", "job-"), 0);
-    assert_int_equal(model_pattern_match("TrainingJobName", "-job"), 0);
-    assert_int_equal(model_pattern_match("TrainingJobName", "job\n"), 0); /* no $-before-\n */
-    assert_int_equal(model_pattern_match("TrainingJobName", ""), 0);
-    assert_int_equal(model_pattern_match("S3Uri", "s3://bucket/key"), 1);
-    assert_int_equal(model_pattern_match("S3Uri", "http://bucket/key"), 0);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job-1"), 1);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "a--b"), 1);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", max), 1);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", over), 0);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job_1"), 0); /* not a prefix match */
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job-"), 0);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "-job"), 0);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job\n"), 0); /* no $-before-\n */
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", ""), 0);
+    assert_int_equal(model_pattern_match(M, "S3Uri", "s3://bucket/key"), 1);
+    assert_int_equal(model_pattern_match(M, "S3Uri", "http://bucket/key"), 0);
     free(max);
     free(over);
 }
@@ -349,29 +368,29 @@ static void test_patterns_match_the_whole_value(void **state)
 static void test_algorithm_name_lookbehind(void **state)
 {
     (void)state;
-    assert_int_equal(model_pattern_match("ArnOrName", "my-algo"), 1);
-    assert_int_equal(model_pattern_match("ArnOrName", "my-algo-"), 0);
-    assert_int_equal(model_pattern_match("ArnOrName", "arn:aws:sagemaker:us-east-1:123456789012:"
+    assert_int_equal(model_pattern_match(M, "ArnOrName", "my-algo"), 1);
+    assert_int_equal(model_pattern_match(M, "ArnOrName", "my-algo-"), 0);
+    assert_int_equal(model_pattern_match(M, "ArnOrName", "arn:aws:sagemaker:us-east-1:123456789012:"
                                                       "algorithm/my-algo"),
                      1);
-    assert_int_equal(model_pattern_match("ArnOrName", "arn:aws:sagemaker:us-east-1:123456789012:"
+    assert_int_equal(model_pattern_match(M, "ArnOrName", "arn:aws:sagemaker:us-east-1:123456789012:"
                                                       "algorithm/my-algo-"),
                      0);
-    assert_int_equal(model_pattern_match("ArnOrName", "-algo"), 0);
+    assert_int_equal(model_pattern_match(M, "ArnOrName", "-algo"), 0);
 }
 
 static void test_tag_patterns_are_unicode(void **state)
 {
     (void)state;
     /* \p{L} letters, \p{Z} separators (incl. U+3000), \p{N} numbers (Arabic-Indic three) */
-    assert_int_equal(model_pattern_match("TagValue", "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac"), 1);
-    assert_int_equal(model_pattern_match("TagValue", "\xd9\xa3\xe3\x80\x80x"), 1);
-    assert_int_equal(model_pattern_match("TagKey", "sagemock:scenario"), 1);
-    assert_int_equal(model_pattern_match("TagValue", ""), 1);
-    assert_int_equal(model_pattern_match("TagValue", "\xf0\x9f\x98\x80"), 0); /* emoji: So */
-    assert_int_equal(model_pattern_match("TagValue", "a\tb"), 0);             /* tab: Cc */
-    assert_int_equal(model_pattern_match("TagValue", "a#b"), 0);
-    assert_int_equal(model_pattern_match("TagValue", "\xff"), 0); /* invalid UTF-8: no match */
+    assert_int_equal(model_pattern_match(M, "TagValue", "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac"), 1);
+    assert_int_equal(model_pattern_match(M, "TagValue", "\xd9\xa3\xe3\x80\x80x"), 1);
+    assert_int_equal(model_pattern_match(M, "TagKey", "sagemock:scenario"), 1);
+    assert_int_equal(model_pattern_match(M, "TagValue", ""), 1);
+    assert_int_equal(model_pattern_match(M, "TagValue", "\xf0\x9f\x98\x80"), 0); /* emoji: So */
+    assert_int_equal(model_pattern_match(M, "TagValue", "a\tb"), 0);             /* tab: Cc */
+    assert_int_equal(model_pattern_match(M, "TagValue", "a#b"), 0);
+    assert_int_equal(model_pattern_match(M, "TagValue", "\xff"), 0); /* invalid UTF-8: no match */
 }
 
 static void test_java_posix_class_is_rewritten_and_ascii(void **state)
@@ -380,33 +399,33 @@ static void test_java_posix_class_is_rewritten_and_ascii(void **state)
     /* arn:[\p{Alnum}\-]+:lambda:[\p{Alnum}\-]+:[0-9]{12}:function:.* */
     const char *shape = "TrainingRepositoryCredentialsProviderArn";
     assert_int_equal(
-        model_pattern_match(shape, "arn:aws:lambda:us-east-1:123456789012:function:auth"), 1);
+        model_pattern_match(M, shape, "arn:aws:lambda:us-east-1:123456789012:function:auth"), 1);
     assert_int_equal(
-        model_pattern_match(shape, "arn:aws:lambda:us_east_1:123456789012:function:auth"), 0);
+        model_pattern_match(M, shape, "arn:aws:lambda:us_east_1:123456789012:function:auth"), 0);
     /* Java's \p{Alnum} is US-ASCII: a non-ASCII letter is refused */
     assert_int_equal(
-        model_pattern_match(shape, "arn:aws:lambda:\xc3\xbcs-east-1:123456789012:function:a"), 0);
+        model_pattern_match(M, shape, "arn:aws:lambda:\xc3\xbcs-east-1:123456789012:function:a"), 0);
 }
 
 static void test_java_ascii_digits_and_dot(void **state)
 {
     (void)state;
     /* \d is [0-9] in Java: Arabic-Indic digits do not make an account id */
-    assert_int_equal(model_pattern_match("RoleArn", "arn:aws:iam::123456789012:role/x"), 1);
-    assert_int_equal(model_pattern_match("RoleArn", "arn:aws:iam::\xd9\xa1\xd9\xa2\xd9\xa3"
+    assert_int_equal(model_pattern_match(M, "RoleArn", "arn:aws:iam::123456789012:role/x"), 1);
+    assert_int_equal(model_pattern_match(M, "RoleArn", "arn:aws:iam::\xd9\xa1\xd9\xa2\xd9\xa3"
                                                     "456789012:role/x"),
                      0);
     /* Java's '.' excludes every line terminator; [\S\s] does not */
-    assert_int_equal(model_pattern_match("HyperParameterValue", "a b"), 1);
-    assert_int_equal(model_pattern_match("HyperParameterValue", "a\nb"), 0);
-    assert_int_equal(model_pattern_match("HyperParameterValue", "a\rb"), 0);
-    assert_int_equal(model_pattern_match("HyperParameterValue", "a\xe2\x80\xa8"
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a b"), 1);
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\nb"), 0);
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\rb"), 0);
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\xe2\x80\xa8"
                                                                 "b"),
                      0);
-    assert_int_equal(model_pattern_match("HyperParameterValue", "a\xc2\x85"
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\xc2\x85"
                                                                 "b"),
                      0);
-    assert_int_equal(model_pattern_match("TrainingEnvironmentValue", "a\nb"), 1);
+    assert_int_equal(model_pattern_match(M, "TrainingEnvironmentValue", "a\nb"), 1);
 }
 
 /* ---- val_input: messages ---- */
@@ -548,7 +567,7 @@ static void test_long_enum_set_is_printed_whole(void **state)
     (void)state;
     char *msg = NULL;
     cJSON *req = create_with("ResourceConfig", "{'InstanceType': 'ml.t9.medium'}");
-    assert_int_equal(val_input("CreateTrainingJobRequest", req, &msg), VAL_VALIDATION);
+    assert_int_equal(val_input(M, "CreateTrainingJobRequest", req, &msg), VAL_VALIDATION);
     const char *prefix = "1 validation error detected: Value 'ml.t9.medium' at "
                          "'resourceConfig.instanceType' failed to satisfy constraint: Member "
                          "must satisfy enum value set: [ml.m4.xlarge, ml.m4.2xlarge, ";
@@ -813,15 +832,15 @@ static void test_body_must_be_an_object(void **state)
                  "Expected a JSON object as the request body, got an array");
     expect_input("ListTrainingJobsRequest", "'x'", VAL_SERIALIZATION,
                  "Expected a JSON object as the request body, got a string");
-    assert_int_equal(val_input("ListTrainingJobsRequest", NULL, &msg), VAL_SERIALIZATION);
+    assert_int_equal(val_input(M, "ListTrainingJobsRequest", NULL, &msg), VAL_SERIALIZATION);
     assert_string_equal(msg, "Expected a JSON object as the request body, got nothing");
     free(msg);
     /* programmer errors */
     cJSON *j = J("{}");
-    assert_int_equal(val_input("NoSuchShape", j, &msg), SM_EINVAL);
+    assert_int_equal(val_input(M, "NoSuchShape", j, &msg), SM_EINVAL);
     assert_null(msg);
-    assert_int_equal(val_input("TrainingJobName", j, &msg), SM_EINVAL); /* not a structure */
-    assert_int_equal(val_input("ListTrainingJobsRequest", j, NULL), SM_EINVAL);
+    assert_int_equal(val_input(M, "TrainingJobName", j, &msg), SM_EINVAL); /* not a structure */
+    assert_int_equal(val_input(M, "ListTrainingJobsRequest", j, NULL), SM_EINVAL);
     cJSON_Delete(j);
 }
 
@@ -876,7 +895,7 @@ static void test_huge_message_is_capped(void **state)
     cJSON *req = minimal_create();
     cJSON_AddItemToObject(req, "Tags", tags);
     char *msg = NULL;
-    assert_int_equal(val_input("CreateTrainingJobRequest", req, &msg), VAL_VALIDATION);
+    assert_int_equal(val_input(M, "CreateTrainingJobRequest", req, &msg), VAL_VALIDATION);
     assert_memory_equal(msg, "80 validation errors detected: ", 31);
     int printed = 0;
     for (const char *p = msg; (p = strstr(p, "failed to satisfy constraint")); p++)
@@ -899,7 +918,7 @@ static void *validate_many(void *arg)
         cJSON *req = J("{'TrainingJobName': 'bad_name', 'Tags': [{'Key': '\\u00e9t\\u00e9',"
                        " 'Value': 'caf\\u00e9'}], 'RoleArn': 'x'}");
         char *msg = NULL;
-        int rc = val_input("CreateTrainingJobRequest", req, &msg);
+        int rc = val_input(M, "CreateTrainingJobRequest", req, &msg);
         int ok = rc == VAL_VALIDATION && msg && strcmp(msg, want) == 0;
         free(msg);
         cJSON_Delete(req);
@@ -915,7 +934,7 @@ static void test_concurrent_validation(void **state)
     char *msg = NULL;
     cJSON *req = J("{'TrainingJobName': 'bad_name', 'Tags': [{'Key': '\\u00e9t\\u00e9',"
                    " 'Value': 'caf\\u00e9'}], 'RoleArn': 'x'}");
-    assert_int_equal(val_input("CreateTrainingJobRequest", req, &msg), VAL_VALIDATION);
+    assert_int_equal(val_input(M, "CreateTrainingJobRequest", req, &msg), VAL_VALIDATION);
     cJSON_Delete(req);
     snprintf(want, sizeof want,
              "4 validation errors detected: Value null at 'outputDataConfig' failed to satisfy "
@@ -1014,12 +1033,12 @@ static void test_allocation_failures_are_reported(void **state)
                       " 'Tags': [{'Key': '#', 'Value': '#'}, null]}";
     char *want = NULL;
     cJSON *req = J(bad);
-    assert_int_equal(val_input("CreateTrainingJobRequest", req, &want), VAL_VALIDATION);
+    assert_int_equal(val_input(M, "CreateTrainingJobRequest", req, &want), VAL_VALIDATION);
     int n;
     for (n = 0;; n++) {
         char *msg = NULL;
         arm(n);
-        int rc = val_input("CreateTrainingJobRequest", req, &msg);
+        int rc = val_input(M, "CreateTrainingJobRequest", req, &msg);
         if (!disarm()) {
             assert_int_equal(rc, VAL_VALIDATION);
             assert_string_equal(msg, want);
@@ -1037,7 +1056,7 @@ static void test_allocation_failures_are_reported(void **state)
     for (n = 0;; n++) {
         char *msg = NULL;
         arm(n);
-        int rc = val_input("DescribeTrainingJobRequest", req, &msg);
+        int rc = val_input(M, "DescribeTrainingJobRequest", req, &msg);
         if (!disarm()) {
             assert_int_equal(rc, VAL_SERIALIZATION);
             free(msg);
@@ -1053,7 +1072,7 @@ static void test_allocation_failures_are_reported(void **state)
     for (n = 0;; n++) {
         char *problem = NULL;
         arm(n);
-        int rc = val_output("DescribeTrainingJobResponse", req, &problem);
+        int rc = val_output(M, "DescribeTrainingJobResponse", req, &problem);
         if (!disarm()) {
             assert_int_equal(rc, 1);
             assert_string_equal(problem, "Unknown: member not in the model");
@@ -1066,20 +1085,20 @@ static void test_allocation_failures_are_reported(void **state)
     cJSON_Delete(req);
 
     /* model_load undoes everything when an allocation fails, and can be retried */
-    model_free();
+    free_model();
     for (n = 0;; n++) {
         arm(n);
-        int rc = model_load();
+        int rc = load_model();
         if (!disarm()) {
             assert_int_equal(rc, SM_OK);
             break;
         }
         assert_int_equal(rc, SM_ERR);
-        assert_null(model_shape("Tag"));
-        assert_true(strlen(model_error()) > 0);
+        assert_null(model_shape(M, "Tag"));
+        assert_true(strlen(m_err) > 0);
     }
     assert_true(n > 3);
-    assert_int_equal(model_pattern_match("TrainingJobName", "job-1"), 1);
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job-1"), 1);
 #endif
 }
 

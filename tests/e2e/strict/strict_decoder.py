@@ -1,6 +1,6 @@
 """A strict decoder of sagemock's responses, as strict as amazonka's generated decoders (and a
 little stricter): it decodes a raw response body against the newest service model
-(server/model/sagemaker-training-service-2.json) into typed Python values, and every way the
+(server/services/sagemaker/model/sagemaker-training-service-2.json) into typed Python values, and every way the
 body could break a strict typed client is a DecodeError naming the operation, the path and the
 problem.
 
@@ -37,7 +37,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-MODEL_PATH = REPO / "server" / "model" / "sagemaker-training-service-2.json"
+MODEL_PATH = REPO / "server" / "services" / "sagemaker" / "model" / "sagemaker-training-service-2.json"
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)

@@ -1,0 +1,271 @@
+/*
+ * gate.c: the one path every AWS API request takes (see gate.h).
+ *
+ * Routing, by protocol:
+ *   - awsJson (1.0 and 1.1): `X-Amz-Target: <prefix>.<Operation>`; the prefix names the
+ *     service ("SageMaker", "Logs_20140328"), the content type must be the one it speaks;
+ *   - awsQuery: a POST form body `Action=<Operation>&Version=<date>`; the service is the one
+ *     named by the SigV4 credential scope when it speaks awsQuery, else the one of Version;
+ *   - anything else (a REST call such as S3's GET /bucket/key) is not served, and says so in
+ *     the REST-XML error shape those clients read.
+ * Then, in Coral's order: body size, decoding (JSON or form), SigV4 with the service's signing
+ * name, injected faults, validation against the service's model, region, and the handler,
+ * inside one store transaction when the operation writes. Nothing here knows a service by
+ * name: everything comes from the service descriptors (service.h).
+ *
+ * Must not: reply twice without reason (reply_* replace an earlier reply), let a handler run
+ * before every shared check passed, or leave a transaction open.
+ */
+#include "gate.h"
+#include "auth.h"
+#include "clock.h"
+#include "config.h"
+#include "errors.h"
+#include "faults.h"
+#include "jsonutil.h"
+#include "proto_query.h"
+#include "reply.h"
+#include "service.h"
+#include "store.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* "Credential=AKID/date/REGION/SERVICE/aws4_request": the part `which` (2 region, 3 service)
+ * of the credential scope, when it looks like one; signatures themselves are checked by
+ * auth.c. */
+static int scope_part(const char *auth, int which, char *out, size_t outlen)
+{
+    const char *c = auth ? strstr(auth, "Credential=") : NULL;
+    if (!c) return 0;
+    c += strlen("Credential=");
+    for (int slash = 0; slash < which; slash++) {
+        c = strpbrk(c, "/,");
+        if (!c || *c != '/') return 0;
+        c++;
+    }
+    size_t n = strcspn(c, "/, ");
+    if (n == 0 || n >= outlen || c[n] != '/' ||
+        strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789-") < n)
+        return 0;
+    memcpy(out, c, n);
+    out[n] = 0;
+    return 1;
+}
+
+/* The media type of a Content-Type header is `type` (parameters after ';' ignored). */
+static int media_is(const char *ct, const char *type)
+{
+    size_t n = strlen(type);
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int json_protocol_of(const char *ct)
+{
+    if (media_is(ct, "application/x-amz-json-1.1")) return PROTO_JSON_1_1;
+    if (media_is(ct, "application/x-amz-json-1.0")) return PROTO_JSON_1_0;
+    return 0;
+}
+
+/* The names of the services served, for messages: "SageMaker, CloudWatch Logs, STS and IAM". */
+static void served_list(char *out, size_t outlen)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (int i = 0; i < sm_nservices && n < outlen; i++)
+        n += (size_t)snprintf(out + n, outlen - n, "%s%s",
+                              i == 0                  ? ""
+                              : i == sm_nservices - 1 ? " and "
+                                                      : ", ",
+                              sm_services[i]->title);
+}
+
+/* Coral answers a non-POST or a foreign content type with a bare 404. */
+static void coral_not_found(sm_req *r)
+{
+    static const char not_found[] = "<UnknownOperationException/>";
+    reply_raw(r, 404, "application/xml", not_found, sizeof not_found - 1);
+    r->error_code = "UnknownOperationException";
+}
+
+/* awsJson: X-Amz-Target. Returns SM_OK when routed, else has replied. */
+static int route_json(sm_req *r)
+{
+    snprintf(r->target, sizeof r->target, "%s", r->target_header);
+    r->operation = r->target;
+    int proto = json_protocol_of(r->content_type);
+    r->protocol = proto ? proto : PROTO_JSON_1_1;
+    const char *dot = strrchr(r->target_header, '.');
+    const sm_service *svc =
+        dot ? service_by_target_prefix(r->target_header, (size_t)(dot - r->target_header)) : NULL;
+    if (strcmp(r->method, "POST") != 0 || !proto || (svc && !(svc->protocols & proto))) {
+        coral_not_found(r);
+        return SM_ERR;
+    }
+    if (!svc) {
+        char served[160];
+        served_list(served, sizeof served);
+        return reply_error(r, "UnknownOperationException",
+                           "sagemock does not serve the service of X-Amz-Target '%s'; it "
+                           "serves %s.",
+                           r->target_header, served);
+    }
+    r->service = svc;
+    r->op = service_operation(svc, dot + 1);
+    if (!r->op)
+        return reply_error(r, "UnknownOperationException",
+                           "sagemock does not serve the %s operation %s (X-Amz-Target '%s').",
+                           svc->title, dot + 1, r->target_header);
+    r->operation = r->op->name;
+    return SM_OK;
+}
+
+/* awsQuery: Action and Version in a form body. */
+static int route_query(sm_req *r)
+{
+    r->protocol = PROTO_QUERY;
+    char action[96], version[32], signing[32];
+    if (query_action(r->body, r->body_len, action, sizeof action, version, sizeof version) !=
+        SM_OK) {
+        snprintf(r->target, sizeof r->target, "(malformed form body)");
+        r->operation = r->target;
+        return reply_error(r, "MalformedQueryString",
+                           "The request body is not a well-formed form (application/"
+                           "x-www-form-urlencoded).");
+    }
+    snprintf(r->target, sizeof r->target, "%s", action[0] ? action : "(no Action)");
+    r->operation = r->target;
+    const sm_service *svc = NULL;
+    if (scope_part(r->authorization, 3, signing, sizeof signing))
+        svc = service_by_signing_name(signing, strlen(signing));
+    if (!svc || !(svc->protocols & PROTO_QUERY)) svc = service_by_query_version(version);
+    if (!svc) {
+        char served[160];
+        served_list(served, sizeof served);
+        return reply_error(r, "InvalidAction",
+                           "sagemock does not serve the service of Action=%s&Version=%s; it "
+                           "serves %s.",
+                           action[0] ? action : "(none)", version[0] ? version : "(none)", served);
+    }
+    r->service = svc;
+    if (!action[0])
+        return reply_error(r, "MissingAction", "The request must contain the parameter Action.");
+    r->op = service_operation(svc, action);
+    if (!r->op)
+        return reply_error(r, "InvalidAction", "sagemock does not serve the %s operation %s.",
+                           svc->title, action);
+    r->operation = r->op->name;
+    return SM_OK;
+}
+
+/* Neither awsJson nor awsQuery: most likely S3 (REST), which sagemock leaves to an S3
+ * emulator. Answered in the REST-XML error shape, so clients show the code and message. */
+static void not_served(sm_req *r)
+{
+    snprintf(r->target, sizeof r->target, "%s %s", r->method, r->path);
+    r->operation = r->target;
+    if (strcmp(r->method, "POST") == 0 && json_protocol_of(r->content_type)) {
+        r->protocol = json_protocol_of(r->content_type);
+        reply_error(r, "UnknownOperationException",
+                    "Unknown operation: the request has no X-Amz-Target header.");
+        return;
+    }
+    char served[160];
+    served_list(served, sizeof served);
+    reply_rest_error(r, 501, "NotImplemented",
+                     "sagemock serves %s, not this request (%s %s): S3 and other REST APIs are "
+                     "not served. Point AWS_ENDPOINT_URL_S3 (or that service's own endpoint "
+                     "variable) at an emulator of that service.",
+                     served, r->method, r->path);
+}
+
+/* The transaction around a writing operation: committed when the handler succeeded. */
+static void run_handler(sm_req *r)
+{
+    if (!(r->op->flags & OP_WRITE)) {
+        r->op->handler(r);
+        return;
+    }
+    if (store_begin() != SM_OK) {
+        reply_internal(r);
+        return;
+    }
+    r->op->handler(r);
+    if (r->error_code) {
+        store_rollback();
+    } else if (store_commit() != SM_OK) {
+        store_rollback();
+        reply_internal(r);
+    }
+}
+
+void gate_dispatch(sm_req *r)
+{
+    r->now_ms = clock_now(r->wall_ms); /* the request's one simulated timestamp */
+    r->protocol = PROTO_JSON_1_1;
+    int routed = r->target_header ? route_json(r)
+                 : strcmp(r->method, "POST") == 0 &&
+                         media_is(r->content_type, "application/x-www-form-urlencoded")
+                     ? route_query(r)
+                     : (not_served(r), SM_ERR);
+    if (routed != SM_OK) return;
+
+    const sm_service *svc = r->service;
+    if (r->body_too_large) {
+        reply_error(r, "RequestEntityTooLargeException",
+                    "Request body is larger than the limit of %zu bytes.", cfg.max_body);
+        return;
+    }
+    const char *in_shape = model_input_shape(service_model(svc), r->operation);
+    if (r->protocol == PROTO_QUERY) {
+        char why[256];
+        int rc = query_decode(service_model(svc), in_shape, r->body, r->body_len, &r->input, why,
+                              sizeof why);
+        if (rc != SM_OK) {
+            if (rc == SM_ENOMEM)
+                reply_internal(r);
+            else
+                reply_error(r, "MalformedQueryString", "%s", why);
+            return;
+        }
+    } else {
+        const char *end = NULL;
+        r->input = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0)
+                               : cJSON_CreateObject();
+        if (!cJSON_IsObject(r->input)) {
+            reply_error(r, "SerializationException",
+                        r->input ? "The request body must be a JSON object."
+                                 : "The request body is not valid JSON.");
+            return;
+        }
+    }
+    /* Authentication comes after the target and the body, as in Coral (spec §6.3), and before
+     * everything that is the service's own behaviour (faults, validation, handlers). */
+    if (auth_check(r) != SM_OK) return;
+    r->job_name = svc->subject ? svc->subject(r->input) : NULL;
+    const char *fault = fault_check(svc->id, r->operation, r->job_name);
+    if (fault) {
+        reply_error(r, fault, "%s", fault_message(fault));
+        return;
+    }
+
+    char *message = NULL;
+    int rc = in_shape ? val_input(service_model(svc), in_shape, r->input, &message) : VAL_OK;
+    if (rc != VAL_OK) {
+        if (rc == VAL_SERIALIZATION)
+            reply_error(r, "SerializationException", "%s", message);
+        else if (rc == VAL_VALIDATION)
+            reply_error(r, "ValidationException", "%s", message);
+        else
+            reply_error(r, "InternalFailure", "Out of memory while validating the request.");
+        free(message);
+        return;
+    }
+
+    if (!scope_part(r->authorization, 2, r->region, sizeof r->region))
+        snprintf(r->region, sizeof r->region, "%s", cfg.region);
+    run_handler(r);
+}

@@ -1,0 +1,19 @@
+/*
+ * gate.h: the gate that every AWS API request passes, whatever its service and protocol.
+ *
+ * The gate routes the request to a service and an operation (service.h), then checks once
+ * what every operation shares, in the order the real services do: method and content type,
+ * the target or action, the body size, the body's decoding, the signature, injected faults,
+ * the model's constraints. Then it takes the request's one timestamp and region and calls the
+ * handler, inside a store transaction when the operation writes. Handlers never check those
+ * things again, and never know which protocol the request came in.
+ */
+#ifndef SM_GATE_H
+#define SM_GATE_H
+
+#include "req.h"
+
+/* Run one API request through the gate and its handler; always leaves a reply in r. */
+void gate_dispatch(sm_req *r);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * http.c: the libmicrohttpd transport (see http.h).
+ *
+ * Per connection-request state (struct pending) gathers the body over several callbacks, as in
+ * libmicrohttpd's largepost example; the completion callback frees it. Past the body cap the
+ * handler answers 413 at once when Content-Length announces it, or stops gathering and answers
+ * at the end of a chunked upload. The daemon runs a thread pool on epoll, with a connection
+ * timeout, a connection limit and a per-connection memory limit.
+ */
+#include "http.h"
+#include "admin.h"
+#include "clock.h"
+#include "config.h"
+#include "errors.h"
+#include "journal.h"
+#include "log.h"
+#include "gate.h"
+#include "reply.h"
+#include "service.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ADMIN_PREFIX "/_sagemock"
+
+static struct MHD_Daemon *daemon_handle;
+
+typedef struct pending {
+    char *query; /* the query string rebuilt from MHD's decoded arguments */
+    char *body;
+    size_t len, cap;
+    size_t dropped; /* bytes past the cap, read and thrown away */
+    int too_large;
+    struct timespec start;
+} pending;
+
+static void request_id(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) {
+        /* Never fails on Linux in practice; fall back to something unique enough. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        for (int i = 0; i < 16; i++)
+            b[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ rand());
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+/* Gather n more bytes of body. Past the cap the bytes are dropped and counted, and the upload
+ * is answered 413 when it ends; four caps past it (only a chunked upload gets there: an
+ * announced length is answered at once) the
+ * connection is closed, since libmicrohttpd 0.9 cannot answer in the middle of an upload and
+ * an endless body would otherwise hold its connection forever. */
+static int append(pending *p, const char *data, size_t n)
+{
+    if (p->too_large || p->len + n > cfg.max_body) {
+        p->too_large = 1;
+        p->dropped += n;
+        return p->dropped > 4 * cfg.max_body ? SM_ERR : SM_OK;
+    }
+    if (p->len + n + 1 > p->cap) {
+        size_t cap = p->cap ? p->cap : 4096;
+        while (cap < p->len + n + 1)
+            cap *= 2;
+        char *b = realloc(p->body, cap);
+        if (!b) return SM_ENOMEM;
+        p->body = b;
+        p->cap = cap;
+    }
+    memcpy(p->body + p->len, data, n);
+    p->len += n;
+    p->body[p->len] = 0;
+    return SM_OK;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, sm_req *r)
+{
+    size_t len = r->reply_body ? strlen(r->reply_body) : 0;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, r->reply_body ? r->reply_body : (char *)"",
+        r->reply_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    r->reply_body = NULL; /* the response owns it now */
+    MHD_add_response_header(resp, "x-amzn-RequestId", r->request_id);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->reply_type ? r->reply_type : APPLICATION_AMZ_JSON);
+    if (r->error_code && reply_is_json_error(r))
+        MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_code);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* sm_req.header: the transport's header lookup for the gate (SigV4 signed headers). */
+static const char *transport_header(void *transport, const char *name)
+{
+    return header(transport, name);
+}
+
+/* libmicrohttpd strips the query from the URL and hands its arguments over decoded; rebuild
+ * "k=v&k2=v2" with each part percent-encoded again (unreserved characters kept), in the
+ * order they came. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    pending *p = cls;
+    size_t need = strlen(key) * 3 + (value ? strlen(value) * 3 + 1 : 0) + 2;
+    size_t have = p->query ? strlen(p->query) : 0;
+    char *q = realloc(p->query, have + need + 1);
+    if (!q) return MHD_NO;
+    p->query = q;
+    char *o = q + have;
+    if (have) *o++ = '&';
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? value : key;
+        if (part && !s) break;
+        if (part) *o++ = '=';
+        for (; *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.' || c == '~')
+                *o++ = (char)c;
+            else
+                o += sprintf(o, "%%%02X", c);
+        }
+    }
+    *o = 0;
+    return MHD_YES;
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **state)
+{
+    (void)cls, (void)version;
+    pending *p = *state;
+    if (!p) {
+        if (!(p = calloc(1, sizeof *p))) return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+        *state = p;
+        const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > cfg.max_body) p->too_large = 1;
+        if (!p->too_large) return MHD_YES;
+        /* Announced too large: answer now instead of reading it all. */
+    } else if (*upload_data_size) {
+        if (append(p, upload_data, *upload_data_size) != SM_OK) return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    sm_req r = {0};
+    r.method = method;
+    r.path = url;
+    if (!p->query) MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, p);
+    r.query = p->query ? p->query : "";
+    r.target_header = header(conn, "X-Amz-Target");
+    r.content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r.authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    r.header = transport_header;
+    r.transport = conn;
+    r.body = p->body;
+    r.body_len = p->len;
+    r.body_too_large = p->too_large;
+    p->body = NULL;
+    r.wall_ms = clock_wall_ms();
+    request_id(r.request_id);
+
+    int is_admin = strncmp(url, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0 &&
+                   (url[strlen(ADMIN_PREFIX)] == '/' || url[strlen(ADMIN_PREFIX)] == 0);
+    if (is_admin)
+        admin_dispatch(&r);
+    else
+        gate_dispatch(&r);
+    if (!r.reply_body && r.status == 0)
+        reply_error(&r, "InternalFailure", "The request produced no reply.");
+
+    enum MHD_Result ret = send_reply(conn, &r);
+    double ms = elapsed_ms(&p->start);
+    log_access(&r, ms);
+    if (!is_admin) {
+        journal_entry e = {.wall_ms = r.wall_ms,
+                           .sim_ms = r.now_ms,
+                           .service = r.service ? r.service->id : NULL,
+                           .operation = r.operation ? r.operation : "(unknown)",
+                           .job = r.job_name,
+                           .region = r.region[0] ? r.region : NULL,
+                           .status = r.status,
+                           .error_code = r.error_code,
+                           .latency_ms = ms,
+                           .request_id = r.request_id,
+                           .body = r.body,
+                           .body_len = r.body_len};
+        journal_record(&e);
+    }
+    req_free(&r);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    pending *p = *state;
+    if (p) {
+        free(p->query);
+        free(p->body);
+        free(p);
+    }
+    *state = NULL;
+}
+
+int http_start(int *bound_port)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg.port);
+    int gai = getaddrinfo(cfg.host, port, &hints, &ai);
+    if (gai != 0) {
+        log_msg(LOG_ERROR, "cannot resolve --host %s: %s", cfg.host, gai_strerror(gai));
+        return SM_ERR;
+    }
+    unsigned threads =
+        cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1) threads = 1;
+    /* MHD_USE_ITC: stopping wakes every worker, even one whose listen socket is out of its
+     * poll set because it holds its share of --conn-limit. */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    daemon_handle = MHD_start_daemon(
+        flags, (uint16_t)cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.conn_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!daemon_handle) {
+        log_msg(LOG_ERROR, "cannot listen on %s:%d", cfg.host, cfg.port);
+        return SM_ERR;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = info ? info->port : cfg.port;
+    return SM_OK;
+}
+
+void http_stop(void)
+{
+    if (daemon_handle) MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}

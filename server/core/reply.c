@@ -1,0 +1,235 @@
+/*
+ * reply.c: response bodies, AWS errors and wire timestamps (see reply.h).
+ */
+#include "reply.h"
+#include "errors.h"
+#include "proto_query.h"
+#include "service.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void req_free(sm_req *r)
+{
+    free(r->body);
+    cJSON_Delete(r->input);
+    free(r->reply_body);
+    r->body = NULL;
+    r->input = NULL;
+    r->reply_body = NULL;
+}
+
+/* The status each error code has on the real service (spec §1.5). Unlisted codes: 400. */
+static const struct {
+    const char *code;
+    int status;
+} error_status[] = {
+    {"InternalFailure", 500},
+    {"ServiceUnavailable", 503},
+    {"RequestEntityTooLargeException", 413},
+};
+
+static int status_of(const sm_req *r, const char *code, int *sender)
+{
+    *sender = 1;
+    int st = r->service ? model_error_status(service_model(r->service), code, sender) : 0;
+    if (st) return st;
+    for (size_t i = 0; i < sizeof error_status / sizeof error_status[0]; i++)
+        if (strcmp(error_status[i].code, code) == 0) {
+            *sender = error_status[i].status < 500;
+            return error_status[i].status;
+        }
+    return 400;
+}
+
+static void set_body(sm_req *r, int status, const char *type, char *body)
+{
+    free(r->reply_body);
+    r->reply_body = body;
+    r->status = status;
+    r->reply_type = type;
+}
+
+/* Used when even an error body cannot be allocated: a static text, copied if possible. */
+static const char oom_body[] =
+    "{\"__type\":\"InternalFailure\",\"message\":\"" INTERNAL_FAILURE_TEXT "\"}";
+
+static void reply_oom(sm_req *r)
+{
+    set_body(r, 500, APPLICATION_AMZ_JSON, strdup(oom_body));
+    r->error_code = "InternalFailure";
+}
+
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap);
+
+static const char *json_type(const sm_req *r)
+{
+    return r->protocol == PROTO_JSON_1_0 ? APPLICATION_AMZ_JSON_1_0 : APPLICATION_AMZ_JSON;
+}
+
+static const char *xmlns_of(const sm_req *r)
+{
+    const cJSON *ns = r->service ? model_metadata(service_model(r->service), "xmlNamespace") : NULL;
+    return cJSON_IsString(ns) ? ns->valuestring : NULL;
+}
+
+int reply_json(sm_req *r, cJSON *out)
+{
+    char *text = NULL;
+    if (r->protocol == PROTO_QUERY && r->service)
+        text = out ? query_encode(service_model(r->service), r->operation, out, xmlns_of(r),
+                                  r->request_id)
+                   : NULL;
+    else
+        text = out ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    if (!text) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    set_body(r, 200, r->protocol == PROTO_QUERY ? QUERY_CONTENT_TYPE : json_type(r), text);
+    r->error_code = NULL;
+    return SM_OK;
+}
+
+int reply_is_json_error(const sm_req *r)
+{
+    return r->error_code && r->reply_type &&
+           (strcmp(r->reply_type, APPLICATION_AMZ_JSON) == 0 ||
+            strcmp(r->reply_type, APPLICATION_AMZ_JSON_1_0) == 0);
+}
+
+int reply_internal(sm_req *r)
+{
+    return reply_error(r, "InternalFailure", "%s", INTERNAL_FAILURE_TEXT);
+}
+
+int reply_rest_error(sm_req *r, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    char *m = msg ? xml_escape(msg) : NULL;
+    free(msg);
+    size_t n = m ? strlen(m) + strlen(code) + 160 : 0;
+    char *text = m ? malloc(n) : NULL;
+    if (text)
+        snprintf(text, n,
+                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s"
+                 "</Message><RequestId>%s</RequestId></Error>",
+                 code, m, r->request_id);
+    free(m);
+    if (!text) {
+        reply_oom(r);
+        return SM_ERR;
+    }
+    set_body(r, status, "application/xml", text);
+    r->error_code = code;
+    return SM_ERR;
+}
+
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+int reply_error(sm_req *r, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    int sender = 1, status = status_of(r, code, &sender);
+    char *text = NULL;
+    if (msg && r->protocol == PROTO_QUERY) {
+        text = query_encode_error(code, msg, sender, xmlns_of(r), r->request_id);
+    } else if (msg) {
+        cJSON *o = cJSON_CreateObject();
+        if (o && cJSON_AddStringToObject(o, "__type", code) &&
+            cJSON_AddStringToObject(o, "message", msg))
+            text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    }
+    free(msg);
+    if (!text) {
+        reply_oom(r);
+        return SM_ERR;
+    }
+    set_body(r, status, r->protocol == PROTO_QUERY ? QUERY_CONTENT_TYPE : json_type(r), text);
+    r->error_code = code;
+    return SM_ERR;
+}
+
+int reply_admin(sm_req *r, int status, cJSON *out)
+{
+    char *text = out ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    if (!text) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    set_body(r, status, "application/json", text);
+    r->error_code = status >= 400 ? "AdminError" : NULL;
+    return status >= 400 ? SM_ERR : SM_OK;
+}
+
+int reply_admin_error(sm_req *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    if (!msg || !o || !cJSON_AddStringToObject(o, "error", msg)) {
+        free(msg);
+        cJSON_Delete(o);
+        reply_oom(r);
+        return SM_ERR;
+    }
+    free(msg);
+    reply_admin(r, status, o);
+    return SM_ERR;
+}
+
+int reply_raw(sm_req *r, int status, const char *type, const char *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    memcpy(copy, body, len);
+    copy[len] = 0;
+    set_body(r, status, type, copy);
+    return SM_OK;
+}
+
+cJSON *reply_time(int64_t ms)
+{
+    /* The text cJSON would print for ms / 1000.0 (an integer, or up to three decimals with
+     * trailing zeros dropped), without its printf("%1.15g") + sscanf round trip per number. */
+    if (ms < 0) return cJSON_CreateNumber((double)ms / 1000.0);
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)(ms / 1000));
+    int frac = (int)(ms % 1000);
+    if (frac) {
+        buf[n++] = '.';
+        buf[n++] = (char)('0' + frac / 100);
+        buf[n++] = (char)('0' + frac / 10 % 10);
+        buf[n++] = (char)('0' + frac % 10);
+        while (buf[n - 1] == '0')
+            n--;
+        buf[n] = 0;
+    }
+    return cJSON_CreateRaw(buf);
+}

@@ -1,0 +1,37 @@
+/*
+ * create.h: creating a training job (CreateTrainingJob and fixture seed jobs); see create.c.
+ */
+#ifndef SM_CREATE_H
+#define SM_CREATE_H
+
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+typedef struct create_error {
+    const char *code; /* "ValidationException", "ResourceInUse"... */
+    char message[2048];
+} create_error;
+
+/* The cross-field rules of a request that passed val_input. 0, or SM_EINVAL with e filled. */
+int create_check(const cJSON *in, create_error *e);
+
+typedef struct create_opts {
+    const char *region;
+    int64_t created_ms; /* CreationTime */
+    int64_t now_ms;     /* the request's now (>= created_ms) */
+    /* Force this scenario (seed jobs): its name and JSON text; NULL: tag, rules, default. */
+    const char *scenario_name, *scenario_json;
+    int64_t stop_at_ms; /* seed jobs: a StopTrainingJob at this time; -1 none */
+} create_opts;
+
+/*
+ * Create the job inside the caller's transaction. `in` (a request that passed val_input and
+ * create_check) is modified: defaults filled, Tags detached. On success arn holds the ARN.
+ * Returns 0; SM_EEXIST (ResourceInUse in e) when the name is taken; SM_EINVAL (e filled) for
+ * an unknown scenario; other negative codes for store or allocation failures.
+ */
+int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * describe.c: the Describe body and the List summary of a job (see describe.h).
+ */
+#include "describe.h"
+#include "model.h"
+#include "sagemaker.h"
+#include "errors.h"
+#include "reply.h"
+#include "scenario.h"
+#include "training_log.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen)
+{
+    const cJSON *odc = cJSON_GetObjectItemCaseSensitive(request, "OutputDataConfig");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(odc, "S3OutputPath");
+    const cJSON *comp = cJSON_GetObjectItemCaseSensitive(odc, "CompressionType");
+    const char *p = cJSON_IsString(path) ? path->valuestring : "s3://sagemaker-output";
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/')
+        n--;
+    int uncompressed = cJSON_IsString(comp) && strcmp(comp->valuestring, "NONE") == 0;
+    snprintf(out, outlen, "%.*s/%s/output/%s", (int)n, p, name,
+             uncompressed ? "model" : "model.tar.gz");
+}
+
+static cJSON *transitions(const lc_view *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < v->ntrans; i++) {
+        const lc_transition *t = &v->trans[i];
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "Status", lc_secondary_name(t->status)) ||
+            !cJSON_AddItemToObject(e, "StartTime", reply_time(t->start_ms)) ||
+            (t->end_ms >= 0 && !cJSON_AddItemToObject(e, "EndTime", reply_time(t->end_ms))) ||
+            !cJSON_AddStringToObject(e, "StatusMessage", t->message ? t->message : "")) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        cJSON_AddItemToArray(a, e);
+    }
+    return a;
+}
+
+static int profiling_enabled(const cJSON *request)
+{
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(request, "ProfilerConfig");
+    return pc && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "DisableProfiler"));
+}
+
+/* What the computed members need from the request and the scenario, taken before members
+ * are moved out of the request. */
+typedef struct derived {
+    char artifacts[1200];
+    int profiling;
+    const char *reused_by;
+    const cJSON *req;      /* borrowed; members the computed ones need are read before moves */
+    cJSON *metric_defs;    /* AlgorithmSpecification.MetricDefinitions (a copy), or NULL */
+    cJSON *debug_rules;    /* DebugRuleConfigurations (a copy), or NULL */
+    cJSON *profiler_rules; /* ProfilerRuleConfigurations (a copy), or NULL */
+    scn_extras extras;
+} derived;
+
+/* FinalMetricDataList: once the job has ended after training, one entry per MetricDefinition,
+ * stamped with the last whole second before training last stopped, so strictly before
+ * TrainingEndTime (training_final_metric_ms: the job's log prints the same values then). */
+static cJSON *final_metrics(const store_job *job, const lc_view *v, const derived *d)
+{
+    int64_t at = training_final_metric_ms(v);
+    if (at < 0 || cJSON_GetArraySize(d->metric_defs) == 0) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    const cJSON *m;
+    cJSON_ArrayForEach(m, d->metric_defs)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "Name");
+        if (!a || !cJSON_IsString(name)) continue;
+        double value;
+        if (!scn_extras_metric(&d->extras, name->valuestring, &value))
+            value = jl_default_metric(job->name, name->valuestring);
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "MetricName", name->valuestring) ||
+            !cJSON_AddNumberToObject(e, "Value", value) ||
+            !cJSON_AddItemToObject(e, "Timestamp", reply_time(at)) || !cJSON_AddItemToArray(a, e)) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* Debugger and profiler rule evaluations: InProgress while the job runs, then the scenario's
+ * result (NoIssuesFound unless it says otherwise) for a Completed job, Stopped otherwise. */
+static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON *rules,
+                            const derived *d)
+{
+    if (cJSON_GetArraySize(rules) == 0) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rules)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "RuleConfigurationName");
+        if (!a || !cJSON_IsString(name)) continue;
+        const char *status = "InProgress", *details = NULL;
+        int64_t modified = v->training_start_ms >= 0 ? v->training_start_ms : job->created_ms;
+        if (v->training_end_ms >= 0) {
+            modified = v->training_end_ms;
+            status = v->primary == LC_COMPLETED
+                         ? scn_extras_rule_result(&d->extras, name->valuestring)
+                         : "Stopped";
+            if (!strcmp(status, "IssuesFound"))
+                details = "RuleEvaluationConditionMet: Evaluation of the rule met its condition.";
+        } else if (v->primary == LC_STOPPING) {
+            status = "Stopping";
+        }
+        /* Rule evaluation jobs are processing jobs named after the training job and rule. */
+        char arn[512], proc[64];
+        uint64_t h = 1469598103934665603u;
+        for (const char *p = name->valuestring; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211u;
+        snprintf(proc, sizeof proc, "%.36s-%.16s-%08x", job->name, name->valuestring,
+                 (unsigned)(h & 0xffffffffu));
+        for (char *p = proc; *p; p++)
+            *p = (*p >= 'A' && *p <= 'Z')   ? (char)(*p - 'A' + 'a')
+                 : (*p == '_' || *p == '.') ? '-'
+                                            : *p;
+        const char *colon = strstr(job->arn, ":training-job/");
+        snprintf(arn, sizeof arn, "%.*s:processing-job/%s", colon ? (int)(colon - job->arn) : 0,
+                 job->arn, proc);
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddStringToObject(e, "RuleConfigurationName", name->valuestring) ||
+            !cJSON_AddStringToObject(e, "RuleEvaluationJobArn", arn) ||
+            !cJSON_AddStringToObject(e, "RuleEvaluationStatus", status) ||
+            (details && !cJSON_AddStringToObject(e, "StatusDetails", details)) ||
+            !cJSON_AddItemToObject(e, "LastModifiedTime", reply_time(modified)) ||
+            !cJSON_AddItemToArray(a, e)) {
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* The members the service computes, by name; NULL when absent in this state. */
+static cJSON *computed(const char *m, const store_job *job, const lc_view *v, const derived *d)
+{
+    if (!strcmp(m, "TrainingJobName")) return cJSON_CreateString(job->name);
+    if (!strcmp(m, "TrainingJobArn")) return cJSON_CreateString(job->arn);
+    if (!strcmp(m, "ModelArtifacts")) {
+        cJSON *o = cJSON_CreateObject();
+        if (o && !cJSON_AddStringToObject(o, "S3ModelArtifacts", d->artifacts)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        return o;
+    }
+    if (!strcmp(m, "TrainingJobStatus")) return cJSON_CreateString(lc_primary_name(v->primary));
+    if (!strcmp(m, "SecondaryStatus")) return cJSON_CreateString(lc_secondary_name(v->secondary));
+    if (!strcmp(m, "FailureReason"))
+        return v->failure_reason ? cJSON_CreateString(v->failure_reason) : NULL;
+    if (!strcmp(m, "WarmPoolStatus")) {
+        if (v->warm_pool == LC_WP_NONE) return NULL;
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "Status", lc_warm_pool_name(v->warm_pool)) ||
+            (v->warm_pool_retained_s >= 0 &&
+             !cJSON_AddNumberToObject(o, "ResourceRetainedBillableTimeInSeconds",
+                                      (double)v->warm_pool_retained_s)) ||
+            (v->warm_pool == LC_WP_REUSED && d->reused_by && d->reused_by[0] &&
+             !cJSON_AddStringToObject(o, "ReusedByJob", d->reused_by))) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        return o;
+    }
+    if (!strcmp(m, "CreationTime")) return reply_time(job->created_ms);
+    if (!strcmp(m, "TrainingStartTime"))
+        return v->training_start_ms >= 0 ? reply_time(v->training_start_ms) : NULL;
+    if (!strcmp(m, "TrainingEndTime"))
+        return v->training_end_ms >= 0 ? reply_time(v->training_end_ms) : NULL;
+    if (!strcmp(m, "LastModifiedTime")) return reply_time(v->last_modified_ms);
+    if (!strcmp(m, "SecondaryStatusTransitions")) return transitions(v);
+    if (!strcmp(m, "TrainingTimeInSeconds"))
+        return v->training_time_s >= 0 ? cJSON_CreateNumber((double)v->training_time_s) : NULL;
+    if (!strcmp(m, "BillableTimeInSeconds"))
+        return v->billable_time_s >= 0 ? cJSON_CreateNumber((double)v->billable_time_s) : NULL;
+    if (!strcmp(m, "FinalMetricDataList")) return final_metrics(job, v, d);
+    if (!strcmp(m, "DebugRuleEvaluationStatuses")) return rule_statuses(job, v, d->debug_rules, d);
+    if (!strcmp(m, "ProfilerRuleEvaluationStatuses"))
+        return rule_statuses(job, v, d->profiler_rules, d);
+    if (!strcmp(m, "ProfilingStatus"))
+        return cJSON_CreateString(d->profiling ? "Enabled" : "Disabled");
+    return NULL;
+}
+
+/* Members the service computes even when the request happens to carry a member of that name. */
+static int is_computed(const char *m)
+{
+    static const char *const names[] = {"TrainingJobName",
+                                        "TrainingJobArn",
+                                        "ModelArtifacts",
+                                        "TrainingJobStatus",
+                                        "SecondaryStatus",
+                                        "FailureReason",
+                                        "WarmPoolStatus",
+                                        "CreationTime",
+                                        "TrainingStartTime",
+                                        "TrainingEndTime",
+                                        "LastModifiedTime",
+                                        "SecondaryStatusTransitions",
+                                        "TrainingTimeInSeconds",
+                                        "BillableTimeInSeconds",
+                                        "ProfilingStatus",
+                                        "FinalMetricDataList",
+                                        "DebugRuleEvaluationStatuses",
+                                        "ProfilerRuleEvaluationStatuses"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(m, names[i])) return 1;
+    return 0;
+}
+
+static int is_required(const cJSON *shape, const char *m)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(shape, "required"))
+    {
+        if (cJSON_IsString(r) && !strcmp(r->valuestring, m)) return 1;
+    }
+    return 0;
+}
+
+/* The order in which the real service sends the members (botocore's model keeps it; the
+ * trimmed newest model is sorted by name). Members not listed follow in model order. */
+static const char *const wire_order[] = {"TrainingJobName",
+                                         "TrainingJobArn",
+                                         "TuningJobArn",
+                                         "LabelingJobArn",
+                                         "AutoMLJobArn",
+                                         "ModelArtifacts",
+                                         "TrainingJobStatus",
+                                         "SecondaryStatus",
+                                         "FailureReason",
+                                         "HyperParameters",
+                                         "AlgorithmSpecification",
+                                         "RoleArn",
+                                         "InputDataConfig",
+                                         "OutputDataConfig",
+                                         "ResourceConfig",
+                                         "WarmPoolStatus",
+                                         "VpcConfig",
+                                         "StoppingCondition",
+                                         "CreationTime",
+                                         "TrainingStartTime",
+                                         "TrainingEndTime",
+                                         "LastModifiedTime",
+                                         "SecondaryStatusTransitions",
+                                         "FinalMetricDataList",
+                                         "EnableNetworkIsolation",
+                                         "EnableInterContainerTrafficEncryption",
+                                         "EnableManagedSpotTraining",
+                                         "CheckpointConfig",
+                                         "TrainingTimeInSeconds",
+                                         "BillableTimeInSeconds",
+                                         "DebugHookConfig",
+                                         "ExperimentConfig",
+                                         "DebugRuleConfigurations",
+                                         "TensorBoardOutputConfig",
+                                         "DebugRuleEvaluationStatuses",
+                                         "ProfilerConfig",
+                                         "ProfilerRuleConfigurations",
+                                         "ProfilerRuleEvaluationStatuses",
+                                         "ProfilingStatus",
+                                         "RetryStrategy",
+                                         "Environment"};
+#define NWIRE ((int)(sizeof wire_order / sizeof wire_order[0]))
+
+static int in_wire_order(const char *m)
+{
+    for (int i = 0; i < NWIRE; i++)
+        if (!strcmp(wire_order[i], m)) return 1;
+    return 0;
+}
+
+/* The members of the Describe output shape in the order they are sent, with what each needs,
+ * worked out once from the model: the loops below otherwise look every name up in the
+ * shape's ~70 members, the wire order and the computed list on every request. */
+typedef struct out_member {
+    const char *name; /* borrowed from the model */
+    int computed, required;
+} out_member;
+static out_member *out_plan;
+static int out_n;
+static pthread_once_t out_once = PTHREAD_ONCE_INIT;
+
+static void out_plan_init(void)
+{
+    const cJSON *shape = model_shape(sagemaker_model(),
+                                     model_output_shape(sagemaker_model(), "DescribeTrainingJob"));
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    int n = cJSON_GetArraySize(members);
+    out_member *p = n > 0 ? calloc((size_t)n, sizeof *p) : NULL;
+    if (!p) return;
+    int k = 0;
+    for (int i = 0; i < NWIRE; i++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(members, wire_order[i]);
+        if (m)
+            p[k++] = (out_member){m->string, is_computed(m->string), is_required(shape, m->string)};
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, members)
+    {
+        if (!in_wire_order(m->string) && k < n)
+            p[k++] = (out_member){m->string, is_computed(m->string), is_required(shape, m->string)};
+    }
+    out_plan = p;
+    out_n = k;
+}
+
+/* Move member m (computed, or taken from the request) into out. 0, or -1 when a required
+ * member could not be built (allocation failure). */
+static int emit(cJSON *out, const out_member *om, const store_job *job, const lc_view *v,
+                const derived *d, cJSON *req)
+{
+    cJSON *val = om->computed ? computed(om->name, job, v, d)
+                              : cJSON_DetachItemFromObjectCaseSensitive(req, om->name);
+    if (val) return cJSON_AddItemToObject(out, om->name, val) ? 0 : -1;
+    return om->required ? -1 : 0;
+}
+
+cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by)
+{
+    const cJSON *shape = model_shape(sagemaker_model(),
+                                     model_output_shape(sagemaker_model(), "DescribeTrainingJob"));
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    cJSON *req = cJSON_Parse(job->request ? job->request : "");
+    cJSON *out = cJSON_CreateObject();
+    int bad = !members || !cJSON_IsObject(req) || !out;
+    derived *d = bad ? NULL : calloc(1, sizeof *d);
+    bad = bad || !d;
+    if (!bad) {
+        d->profiling = profiling_enabled(req);
+        d->reused_by = reused_by;
+        describe_artifacts_uri(req, job->name, d->artifacts, sizeof d->artifacts);
+        d->metric_defs =
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(req, "AlgorithmSpecification"),
+                                "MetricDefinitions"),
+                            1);
+        d->debug_rules =
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(req, "DebugRuleConfigurations"), 1);
+        d->profiler_rules =
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(req, "ProfilerRuleConfigurations"), 1);
+        cJSON *sc = cJSON_Parse(job->scenario ? job->scenario : "{}");
+        if (scn_extras_from_json(sc, &d->extras, NULL, 0) != SM_OK)
+            memset(&d->extras, 0, sizeof d->extras);
+        cJSON_Delete(sc);
+    }
+    pthread_once(&out_once, out_plan_init);
+    bad = bad || !out_plan;
+    for (int i = 0; !bad && i < out_n; i++)
+        bad = emit(out, &out_plan[i], job, v, d, req);
+    cJSON_Delete(req);
+    if (d) {
+        cJSON_Delete(d->metric_defs);
+        cJSON_Delete(d->debug_rules);
+        cJSON_Delete(d->profiler_rules);
+        free(d);
+    }
+    if (bad) {
+        cJSON_Delete(out);
+        return NULL;
+    }
+    return out;
+}
+
+cJSON *describe_summary(const store_job *job)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *wp = job->warm_pool[0] ? cJSON_CreateObject() : NULL;
+    if (!o ||
+        (job->warm_pool[0] && (!wp || !cJSON_AddStringToObject(wp, "Status", job->warm_pool))) ||
+        !cJSON_AddStringToObject(o, "TrainingJobName", job->name) ||
+        !cJSON_AddStringToObject(o, "TrainingJobArn", job->arn) ||
+        !cJSON_AddItemToObject(o, "CreationTime", reply_time(job->created_ms)) ||
+        (job->end_ms >= 0 &&
+         !cJSON_AddItemToObject(o, "TrainingEndTime", reply_time(job->end_ms))) ||
+        !cJSON_AddItemToObject(o, "LastModifiedTime", reply_time(job->last_modified_ms)) ||
+        !cJSON_AddStringToObject(o, "TrainingJobStatus", job->status) ||
+        !cJSON_AddStringToObject(o, "SecondaryStatus", job->secondary)) {
+        cJSON_Delete(o);
+        cJSON_Delete(wp);
+        return NULL;
+    }
+    if (wp) cJSON_AddItemToObject(o, "WarmPoolStatus", wp);
+    return o;
+}

@@ -1,0 +1,26 @@
+/*
+ * describe.h: the DescribeTrainingJob body and the ListTrainingJobs summary of a job.
+ *
+ * The body is the stored request's members plus the values the service computes, emitted in
+ * the order of the model's DescribeTrainingJobResponse shape; members that shape lacks (Tags,
+ * SessionChainingConfig...) are never emitted, and absent optionals are omitted, never null.
+ */
+#ifndef SM_DESCRIBE_H
+#define SM_DESCRIBE_H
+
+#include "store.h"
+#include "lifecycle.h"
+
+#include <cjson/cJSON.h>
+
+/* Build the Describe body; NULL on allocation failure or a damaged stored request. reused_by
+ * names the job that took the warm pool over ("" or NULL when none). Caller owns the result. */
+cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by);
+
+/* One TrainingJobSummary from the materialised columns. Caller owns the result. */
+cJSON *describe_summary(const store_job *job);
+
+/* The S3 URI of the job's model artifacts, from its OutputDataConfig. */
+void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * handlers_list.c: ListTrainingJobs.
+ *
+ * As on the real service, a page is the next MaxResults jobs in sort order, and the filters
+ * are applied to that page afterwards: "the MaxResults number of training jobs are first
+ * retrieved ignoring the StatusEquals parameter and then they are filtered" (model doc; moto's
+ * maintainers confirmed it against AWS). Pages may therefore be short, or empty with a
+ * NextToken; paginators keep going while a NextToken is present.
+ *
+ * Default order: CreationTime, newest first, when neither SortBy nor SortOrder is given (what
+ * the real service does, though a member doc says Ascending); SortOrder alone keeps
+ * CreationTime; SortBy alone is Ascending, the documented default.
+ */
+#include "describe.h"
+#include "errors.h"
+#include "jobs.h"
+#include "handlers.h"
+#include "reply.h"
+#include "token.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_MAX_RESULTS 10
+
+typedef struct filters {
+    const char *name_contains;
+    const char *status;
+    const char *warm_pool;
+    int64_t created_after, created_before, modified_after, modified_before; /* -1: none */
+} filters;
+
+typedef struct page {
+    const filters *f;
+    int want;       /* MaxResults */
+    int seen;       /* rows visited */
+    store_job last; /* the last row of the page (for the NextToken) */
+    cJSON *summaries;
+    int oom;
+} page;
+
+static int64_t time_member(const cJSON *in, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, name);
+    double s = cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsString(v) ? atof(v->valuestring) : -1;
+    if (!(s >= 0)) return -1;       /* absent, negative or NaN: no filter */
+    if (s > 1e15) return INT64_MAX; /* past any representable time: the far future */
+    return (int64_t)(s * 1000.0 + 0.5);
+}
+
+static const char *str_member(const cJSON *in, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return 1;
+    return n == 0;
+}
+
+static int passes(const filters *f, const store_job *j)
+{
+    if (f->name_contains && !contains_nocase(j->name, f->name_contains)) return 0;
+    if (f->status && strcmp(f->status, j->status) != 0) return 0;
+    if (f->warm_pool && strcmp(f->warm_pool, j->warm_pool) != 0) return 0;
+    if (f->created_after >= 0 && !(j->created_ms > f->created_after)) return 0;
+    if (f->created_before >= 0 && !(j->created_ms < f->created_before)) return 0;
+    if (f->modified_after >= 0 && !(j->last_modified_ms > f->modified_after)) return 0;
+    if (f->modified_before >= 0 && !(j->last_modified_ms < f->modified_before)) return 0;
+    return 1;
+}
+
+static int on_row(store_job *j, void *arg)
+{
+    page *p = arg;
+    if (++p->seen > p->want) return 1; /* the probe row: there is a next page */
+    p->last = *j;
+    if (passes(p->f, j)) {
+        cJSON *s = describe_summary(j);
+        if (!s || !cJSON_AddItemToArray(p->summaries, s)) {
+            cJSON_Delete(s);
+            p->oom = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *const sort_names[] = {"CreationTime", "Name", "Status"};
+
+/* Token payload: L|region|sort|desc|created_ms|id|key */
+static int token_out(const sm_req *r, store_sort sort, int desc, const store_job *last, char *out,
+                     size_t outlen)
+{
+    char payload[TOKEN_PAYLOAD_MAX];
+    const char *key = sort == STORE_SORT_NAME     ? last->name
+                      : sort == STORE_SORT_STATUS ? last->status
+                                                  : "";
+    snprintf(payload, sizeof payload, "L|%s|%d|%d|%" PRId64 "|%" PRId64 "|%s", r->region, (int)sort,
+             desc, last->created_ms, last->id, key);
+    return tok_encode(payload, out, outlen);
+}
+
+static int token_in(const sm_req *r, const char *token, store_sort sort, int desc,
+                    store_cursor *cur)
+{
+    char payload[TOKEN_PAYLOAD_MAX], region[40];
+    int tsort, tdesc, n = 0;
+    if (tok_decode(token, payload, sizeof payload) != SM_OK) return SM_EINVAL;
+    if (sscanf(payload, "L|%39[^|]|%d|%d|%" SCNd64 "|%" SCNd64 "|%n", region, &tsort, &tdesc,
+               &cur->created_ms, &cur->id, &n) != 5 ||
+        n == 0 || strcmp(region, r->region) != 0 || tsort != (int)sort || tdesc != desc)
+        return SM_EINVAL;
+    snprintf(cur->key, sizeof cur->key, "%s", payload + n);
+    cur->valid = 1;
+    return SM_OK;
+}
+
+int h_list_training_jobs(sm_req *r)
+{
+    const cJSON *in = r->input;
+    const char *sort_by = str_member(in, "SortBy"), *order = str_member(in, "SortOrder");
+    store_sort sort = STORE_SORT_CREATION;
+    for (int i = 0; sort_by && i < 3; i++)
+        if (strcmp(sort_by, sort_names[i]) == 0) sort = (store_sort)i;
+    int desc = order ? strcmp(order, "Descending") == 0 : !sort_by;
+    const cJSON *mr = cJSON_GetObjectItemCaseSensitive(in, "MaxResults");
+    int want = cJSON_IsNumber(mr) ? (int)mr->valuedouble : DEFAULT_MAX_RESULTS;
+
+    store_cursor cur = {0};
+    const char *token = str_member(in, "NextToken");
+    if (token && *token && token_in(r, token, sort, desc, &cur) != SM_OK)
+        return reply_error(r, "ValidationException", "Invalid NextToken.");
+
+    if (jobs_advance_due(r->now_ms) < 0)
+        return reply_error(r, "InternalFailure",
+                           "The request processing has failed because of an unknown error, "
+                           "exception or failure.");
+    filters f = {str_member(in, "NameContains"),           str_member(in, "StatusEquals"),
+                 str_member(in, "WarmPoolStatusEquals"),   time_member(in, "CreationTimeAfter"),
+                 time_member(in, "CreationTimeBefore"),    time_member(in, "LastModifiedTimeAfter"),
+                 time_member(in, "LastModifiedTimeBefore")};
+    page p = {.f = &f, .want = want, .summaries = cJSON_CreateArray()};
+    cJSON *out = cJSON_CreateObject();
+    int n = p.summaries && out ? store_list(r->region, sort, desc, &cur, want + 1, on_row, &p)
+                               : SM_ENOMEM;
+    if (n < 0 || p.oom || !cJSON_AddItemToObject(out, "TrainingJobSummaries", p.summaries)) {
+        cJSON_Delete(p.summaries); /* not attached to out on any of these paths */
+        cJSON_Delete(out);
+        return reply_error(r, "InternalFailure",
+                           "The request processing has failed because of an unknown error, "
+                           "exception or failure.");
+    }
+    if (p.seen > want) {
+        char tok[TOKEN_MAX];
+        if (token_out(r, sort, desc, &p.last, tok, sizeof tok) == SM_OK)
+            cJSON_AddStringToObject(out, "NextToken", tok);
+    }
+    return reply_json(r, out);
+}

@@ -1,0 +1,26 @@
+/*
+ * training_log.h: a stored training job's CloudWatch log at the simulated now: the job's
+ * request, scenario and events turned into the engine's input (engine/joblog.h), so that the
+ * log agrees with Describe (the same timeline, the same FinalMetricDataList values and times).
+ */
+#ifndef SM_TRAINING_LOG_H
+#define SM_TRAINING_LOG_H
+
+#include "joblog.h"
+#include "store.h"
+
+#include <stdint.h>
+
+/* The log of `job` (loaded whole: request, scenario and events) at now_ms into out (free with
+ * jl_free). 0, SM_ENOMEM, or SM_EINVAL when the stored job is damaged. */
+int training_log(const store_job *job, int64_t now_ms, jl_log *out);
+
+/* The time the job's first stream appears (its first container start), or -1 when the job has
+ * none yet at now_ms. Cheaper than training_log. */
+int64_t training_log_start(const store_job *job, int64_t now_ms);
+
+/* FinalMetricDataList's timestamp for view v: the last whole second before training last
+ * stopped, or -1 when the job has not ended after training. Shared with Describe. */
+int64_t training_final_metric_ms(const lc_view *v);
+
+#endif
