@@ -14,6 +14,8 @@
  *   GET  /_sagemock/jobs     every job of every region with its scenario (?limit=N, <= 10000)
  *   GET  /_sagemock/jobs/describe?region=R&name=N   the Describe body of one job (of any
  *                            region; region defaults to --region) at the simulated now
+ *   GET  /_sagemock/jobs/logs?region=R&name=N   that job's CloudWatch log streams and events at
+ *                            the simulated now
  *   GET  /_sagemock/ui       the dashboard: one static page (server/ui/index.html, embedded)
  *   GET  /_sagemock/requests the request journal, newest first: ?service=, ?operation=, ?job=,
  * ?status= (a code, or 4 / 5 for a class), ?since= (epoch seconds), ?limit=
@@ -36,6 +38,7 @@
 #include "reply.h"
 #include "sigv4.h"
 #include "store.h"
+#include "training_log.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -251,7 +254,9 @@ extern const char ui_index_html[];
 
 /* GET /_sagemock/jobs/describe?region=R&name=N: the DescribeTrainingJob body of any job of any
  * region at the simulated now (for the dashboard), built as the API's Describe builds it. */
-static int job_describe(sm_req *r)
+/* The job that ?region=R&name=N names (region defaults to --region), loaded whole; replies and
+ * returns SM_ERR when there is none. */
+static int job_of_query(sm_req *r, store_job *job)
 {
     char region[STORE_REGION_MAX], name[STORE_NAME_MAX];
     const char *v = query_arg(r, "region");
@@ -261,19 +266,61 @@ static int job_describe(sm_req *r)
         return reply_admin_error(r, 400, "give the job's name: ?name=N (and ?region=R)");
     if (strlen(v) >= sizeof name) return reply_admin_error(r, 404, "no such job");
     snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, v);
-    store_job job;
-    int rc = store_job_get(region, name, &job);
+    int rc = store_job_get(region, name, job);
     if (rc == SM_ENOTFOUND)
         return reply_admin_error(r, 404, "no training job %s in region %s", name, region);
     if (rc != SM_OK) return reply_admin_error(r, 500, "cannot read the job: %s", store_errmsg());
+    return SM_OK;
+}
+
+/* GET /_sagemock/jobs/describe?region=R&name=N: the DescribeTrainingJob body of any job of any
+ * region at the simulated now (for the dashboard), built as the API's Describe builds it. */
+static int job_describe(sm_req *r)
+{
+    store_job job;
+    if (job_of_query(r, &job) != SM_OK) return SM_ERR;
     jobs_ctx *c = jobs_ctx_new();
     cJSON *out = c && jobs_eval(&job, clock_now(r->wall_ms), c) == SM_OK
                      ? describe_job(&job, &c->view, c->reused_by)
                      : NULL;
-    store_job_clear(&job);
     jobs_ctx_free(c);
-    return out ? reply_admin(r, 200, out)
-               : reply_admin_error(r, 500, "cannot describe the job %s", name);
+    if (!out) reply_admin_error(r, 500, "cannot describe the job %s", job.name);
+    store_job_clear(&job);
+    return out ? reply_admin(r, 200, out) : SM_ERR;
+}
+
+/* GET /_sagemock/jobs/logs?region=R&name=N: the job's CloudWatch log at the simulated now,
+ * {"streams": [{"name", "created", "events": [{"timestamp", "message"}]}]}, as GetLogEvents
+ * would page through it (times in epoch milliseconds, like CloudWatch Logs). */
+static int job_logs(sm_req *r)
+{
+    store_job job;
+    if (job_of_query(r, &job) != SM_OK) return SM_ERR;
+    jl_log log;
+    int rc = training_log(&job, clock_now(r->wall_ms), &log);
+    store_job_clear(&job);
+    if (rc != SM_OK) return reply_admin_error(r, 500, "cannot build the job's log");
+    cJSON *out = cJSON_CreateObject(), *streams = cJSON_AddArrayToObject(out, "streams");
+    int ok = out && streams;
+    for (int i = 0; ok && i < log.nstreams; i++) {
+        const jl_stream *s = &log.streams[i];
+        cJSON *o = cJSON_CreateObject(), *events = NULL;
+        ok = o && cJSON_AddItemToArray(streams, o) && cJSON_AddStringToObject(o, "name", s->name) &&
+             cJSON_AddNumberToObject(o, "created", (double)s->created_ms) &&
+             (events = cJSON_AddArrayToObject(o, "events"));
+        for (int k = 0; ok && k < s->nevents; k++) {
+            cJSON *e = cJSON_CreateObject();
+            ok = e && cJSON_AddItemToArray(events, e) &&
+                 cJSON_AddNumberToObject(e, "timestamp", (double)s->events[k].timestamp_ms) &&
+                 cJSON_AddStringToObject(e, "message", s->events[k].message);
+        }
+    }
+    jl_free(&log);
+    if (!ok) {
+        cJSON_Delete(out);
+        return reply_admin_error(r, 500, "out of memory");
+    }
+    return reply_admin(r, 200, out);
 }
 
 static int ui(sm_req *r)
@@ -411,6 +458,7 @@ static const route routes[] = {
     {"/_sagemock/health", "GET", health},
     {"/_sagemock/jobs", "GET", jobs_list},
     {"/_sagemock/jobs/describe", "GET", job_describe},
+    {"/_sagemock/jobs/logs", "GET", job_logs},
     {"/_sagemock/requests", "GET", requests},
     {"/_sagemock/reset", "POST", reset},
     {"/_sagemock/scenarios", "GET", scenarios},

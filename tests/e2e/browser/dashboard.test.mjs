@@ -123,6 +123,32 @@ test('clicking a job shows its timeline: one bar per SecondaryStatusTransitions 
   assert.deepEqual(JSON.parse(await json.innerText()), await describe('retried-then-ok'));
 });
 
+test('a job shows its CloudWatch log: one stream per instance, the failure at its end', async () => {
+  await open('#/jobs');
+  await row('nightly-algorithm-error').locator('a').click();
+  await page.waitForURL(/#\/job\/us-east-1\/nightly-algorithm-error$/);
+  const logs = await admin(srv, 'GET', 'jobs/logs?name=nightly-algorithm-error');
+  assert.ok(logs.streams.length >= 1, 'the seeded job has a stream');
+  const streams = page.locator('#job-logs details.log');
+  await streams.first().waitFor();
+  assert.equal(await streams.count(), logs.streams.length);
+  const first = logs.streams[0];
+  assert.match(first.name, /^nightly-algorithm-error\/algo-1-\d+$/);
+  assert.equal(await streams.first().locator('summary .mono').innerText(), first.name);
+  // Every event, in order, with its time of day; the traceback ends the failed attempt.
+  const text = await streams.first().locator('pre.log').innerText();
+  const lines = text.split('\n');
+  assert.equal(lines.length, first.events.length);
+  first.events.forEach((e, i) => {
+    assert.ok(lines[i].endsWith(e.message), `line ${i + 1}: ${e.message}`);
+    assert.ok(lines[i].startsWith(new Date(e.timestamp).toISOString().slice(11, 23)), `line ${i + 1} time`);
+  });
+  const d = await describe('nightly-algorithm-error');
+  assert.ok(text.includes('Traceback (most recent call last):'));
+  assert.ok(text.includes(d.FailureReason.replace(/^AlgorithmError: /, '').split('\n')[0]));
+  await keepScreenshot(page, 'job-logs');
+});
+
 test('a job of another region, and one with a warm pool', async () => {
   await open('#/jobs');
   await row('west-capacity').locator('a').click();
@@ -261,8 +287,9 @@ test('the requests tab shows a failed call in red, marked Error in words', async
 test('the page fetched nothing but its own server, and raised no error', () => {
   assert.deepEqual(offOrigin, []);
   assert.deepEqual(pageErrors, []);
-  // Refused: only the job that does not exist, and the negative rate.
-  assert.deepEqual([...new Set(refused)].sort(), ['400 POST /_sagemock/clock', '404 GET /_sagemock/jobs/describe']);
+  // Refused: only the job that does not exist (its Describe and its log), and the negative rate.
+  assert.deepEqual([...new Set(refused)].sort(), ['400 POST /_sagemock/clock', '404 GET /_sagemock/jobs/describe',
+    '404 GET /_sagemock/jobs/logs']);
 });
 
 test('under --admin-token the page opens with ?token= and sends the token on every fetch', async () => {
