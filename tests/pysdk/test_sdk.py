@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -194,3 +195,16 @@ def test_default_bucket_with_moto_as_the_s3_emulator(sdk_env, monkeypatch, tmp_p
 
 def test_sdk_version_is_the_vendored_one():
     assert sagemaker.__version__ == "2.257.6"
+
+
+def test_the_readmes_python_sdk_example_runs_as_written(sdk_env, capsys):
+    # The block a user pastes from README.md's "The SageMaker Python SDK" section, unchanged.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### The SageMaker Python SDK"):]
+    code = section[section.index("```python\n") + len("```python\n"):]
+    code = code[:code.index("```\n")]
+    exec(compile(code, "README.md (The SageMaker Python SDK)", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.count("Reporting training SUCCESS") == 3  # fit, logs_for_job, attach().logs()
+    assert "failed as expected: Error for Training job" in out
+    assert "Traceback (most recent call last):" in out
