@@ -281,6 +281,21 @@ static char *wire_path(const char *path)
     return out;
 }
 
+/* awsQuery services (STS, IAM) answer refused signatures with their own codes, status 403
+ * (status from reply.c's table): the awsJson names mean nothing to their clients. */
+static const char *query_code(const char *code)
+{
+    static const struct {
+        const char *json, *query;
+    } codes[] = {{SIGV4_MISSING, "MissingAuthenticationToken"},
+                 {SIGV4_INCOMPLETE, "IncompleteSignature"},
+                 {SIGV4_INVALID, "SignatureDoesNotMatch"},
+                 {SIGV4_UNRECOGNIZED, "InvalidClientTokenId"}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i].json) == 0) return codes[i].query;
+    return code;
+}
+
 int auth_check(sm_req *r)
 {
     if (cfg.auth != CFG_AUTH_SIGV4) return SM_OK;
@@ -309,7 +324,8 @@ int auth_check(sm_req *r)
          * to it, as AWS does; it is never logged. */
         log_msg(LOG_DEBUG, "req=%s SigV4 refused: %s (access key %s)", r->request_id, res.code,
                 res.access_key_id[0] ? res.access_key_id : "-");
-        reply_error(r, res.code, "%s", res.message);
+        reply_error(r, r->protocol == PROTO_QUERY ? query_code(res.code) : res.code, "%s",
+                    res.message);
     } else {
         reply_error(r, "InternalFailure", "Out of memory while verifying the signature.");
     }

@@ -261,7 +261,7 @@ static const option options[] = {
     {"--journal-size", "SAGEMOCK_JOURNAL_SIZE", "N",
      "API calls kept in the request journal (default 1000; 0: off)", set_journal_size},
     {"--auth", "SAGEMOCK_AUTH", "none|sigv4",
-     "check SigV4 signatures of SageMaker calls (default none: any credentials work)", set_auth},
+     "check SigV4 signatures of API calls (default none: any credentials work)", set_auth},
     {"--credentials", "SAGEMOCK_CREDENTIALS", "PATH",
      "keys for --auth sigv4, AWS credentials-file format (or SAGEMOCK_ACCESS_KEY_ID, "
      "SAGEMOCK_SECRET_ACCESS_KEY, SAGEMOCK_SESSION_TOKEN)",
@@ -276,7 +276,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: sagemock [options]\n"
                "       sagemock healthcheck [--host ADDR] [--port N]\n"
-               "A local emulator of the Amazon SageMaker training-job API.\n\noptions:\n");
+               "A local emulator of the Amazon SageMaker training-job API, with the CloudWatch\n"
+               "Logs, STS and IAM calls a training workflow makes, on one endpoint.\n\noptions:\n");
     for (int i = 0; i < NOPTIONS; i++) {
         char lhs[64];
         snprintf(lhs, sizeof lhs, "%s %s", options[i].flag, options[i].arg);

@@ -255,10 +255,13 @@ void gate_dispatch(sm_req *r)
     char *message = NULL;
     int rc = in_shape ? val_input(service_model(svc), in_shape, r->input, &message) : VAL_OK;
     if (rc != VAL_OK) {
+        const char *invalid = svc->validation_code ? svc->validation_code : "ValidationException";
         if (rc == VAL_SERIALIZATION)
-            reply_error(r, "SerializationException", "%s", message);
+            /* awsQuery has no serialization errors: every value arrives as text */
+            reply_error(r, r->protocol == PROTO_QUERY ? invalid : "SerializationException", "%s",
+                        message);
         else if (rc == VAL_VALIDATION)
-            reply_error(r, "ValidationException", "%s", message);
+            reply_error(r, invalid, "%s", message);
         else
             reply_error(r, "InternalFailure", "Out of memory while validating the request.");
         free(message);

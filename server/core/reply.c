@@ -29,6 +29,10 @@ static const struct {
     {"InternalFailure", 500},
     {"ServiceUnavailable", 503},
     {"RequestEntityTooLargeException", 413},
+    /* awsQuery's signature refusals (auth.c) */
+    {"MissingAuthenticationToken", 403},
+    {"SignatureDoesNotMatch", 403},
+    {"InvalidClientTokenId", 403},
 };
 
 static int status_of(const sm_req *r, const char *code, int *sender)

@@ -49,9 +49,11 @@ typedef struct sm_service {
     int protocols;             /* PROTO_* bits */
     const char *target_prefix; /* awsJson / CBOR target prefix ("SageMaker"), or NULL */
     const char *query_version; /* awsQuery Version ("2011-06-15"), or NULL */
-    int global;                /* signed for us-east-1 whatever the client's region (IAM) */
-    const char *model_json;    /* the embedded model text (embed.cmake) */
-    const sm_operation *ops;   /* sorted by name (strcmp) */
+    /* The code a constraint failure answers with: NULL for "ValidationException" (SageMaker);
+     * CloudWatch Logs says "InvalidParameterException", IAM and STS "ValidationError". */
+    const char *validation_code;
+    const char *model_json;  /* the embedded model text (embed.cmake) */
+    const sm_operation *ops; /* sorted by name (strcmp) */
     int nops;
     /* The resource a request is about (a job name), for faults, the journal and the access
      * log; NULL when none. May be NULL. */

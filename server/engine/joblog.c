@@ -712,6 +712,7 @@ typedef struct ctx {
     int epochs;
     int nmetrics;
     int64_t normal_ms; /* the last Training that ran to its end: its length, or -1 */
+    int final_epoch;   /* an epoch cut short by the planned failure that prints `final`, or 0 */
     pcre2_match_context *mctx;
     pcre2_match_data *md;
     unsigned char *verdict; /* [epochs][nmetrics]: 0 unknown, 1 the line verifies, 2 not */
@@ -747,10 +748,12 @@ static double start_value(const char *job, const jl_metric *m)
  * final + (start - final) * (1 - k/E)^2 in six significant digits, and at the last epoch
  * exactly `final` (jl_format_number: it reads back as the same double). Returns the length. */
 #define VALUE_MAX 40
-static size_t value_text(const metric_rt *r, int k, int epochs, char *out)
+static size_t value_text(const ctx *c, const metric_rt *r, int k, char *out)
 {
     double f = r->m->final;
-    if (k >= epochs || !isfinite(f)) return (size_t)jl_format_number(f, out, VALUE_MAX);
+    int epochs = c->epochs;
+    if (k >= epochs || k == c->final_epoch || !isfinite(f))
+        return (size_t)jl_format_number(f, out, VALUE_MAX);
     double x = 1.0 - (double)k / epochs;
     return (size_t)snprintf(out, VALUE_MAX, "%.6g", f + (r->start - f) * x * x);
 }
@@ -885,7 +888,7 @@ static int placeholder(const ctx *c, const scope *sc, line *l, const char *name,
     } else if (n > 7 && memcmp(name, "metric:", 7) == 0) {
         const metric_rt *r = metric_named(c, name + 7, n - 7);
         if (!r) return 0;
-        ln_put(l, num, value_text(r, sc->epoch, c->epochs, num));
+        ln_put(l, num, value_text(c, r, sc->epoch, num));
     } else {
         return 0;
     }
@@ -977,10 +980,15 @@ static void epoch_lines(ctx *c, sb *b, int64_t ts, const char *host, int k)
     for (int j = 0; j < c->nmetrics && !b->stop; j++) {
         const metric_rt *r = &c->mt[j];
         if (!r->code) continue;
-        size_t nn = value_text(r, k, c->epochs, num);
+        size_t nn = value_text(c, r, k, num);
         size_t len = r->npre + nn + r->nsuf;
         if (len > JL_MAX_LINE) continue; /* no line holds it: the metric is not printed */
-        unsigned char *vd = &c->verdict[(size_t)(k - 1) * (size_t)c->nmetrics + (size_t)j];
+        /* The verdict is kept per epoch; an epoch printing the final value early (final_epoch)
+         * prints another number than its cached verdict was made for: verified afresh. */
+        unsigned char fresh = 0;
+        unsigned char *vd = k == c->final_epoch && k < c->epochs
+                                ? &fresh
+                                : &c->verdict[(size_t)(k - 1) * (size_t)c->nmetrics + (size_t)j];
         memcpy(ln, r->pre, r->npre);
         memcpy(ln + r->npre, num, nn);
         memcpy(ln + r->npre + nn, r->suf, r->nsuf);
@@ -1033,6 +1041,12 @@ static int training(ctx *c, sb *b, const char *host, int i, int last)
         if (end < 0) end = INT64_MAX; /* still training (a timeline read before the end) */
     }
     if (at - s > SPAN_MAX) at = s + SPAN_MAX;
+    /* The planned failure of the last attempt: its last epoch before the failure prints the
+     * final values (jl_job.planned_failure_ms). */
+    int64_t fail = c->job->planned_failure_ms;
+    c->final_epoch = 0;
+    for (int k = 1; !normal && fail > s && k <= c->epochs; k++)
+        if (s + (int64_t)k * (at - s) / c->epochs < fail) c->final_epoch = k;
     int done = 0;
     for (int k = 1; k <= c->epochs && !b->stop; k++) {
         int64_t t = s + (int64_t)k * (at - s) / c->epochs;

@@ -87,6 +87,11 @@ typedef struct jl_job {
      * view has a FailureReason only once the job Failed), or NULL: the view's, else a generic
      * InternalServerError text. */
     const char *failure_reason;
+    /* When the plan (events aside) has the job's last attempt fail, that time, else -1: the
+     * last epoch printed before it prints the metrics' final values, so FinalMetricDataList
+     * (read from the log) shows what the scenario says for a failing job too. Known from
+     * creation on, so the log stays a prefix of itself whatever stop comes later. */
+    int64_t planned_failure_ms;
     int ntemplates;
     jl_template templates[JL_MAX_TEMPLATES];
 } jl_job;

@@ -560,6 +560,43 @@ static void test_algorithm_error_ends_in_a_traceback_whose_last_lines_are_the_re
     jl_free(&g_log);
 }
 
+/* A job whose plan ends in a failure prints the metrics' final values at its last epoch before
+ * the failure (what FinalMetricDataList then reads), and a stop that comes later changes none
+ * of the lines printed before it. */
+static void test_planned_failure_prints_the_final_values_at_the_last_epoch_before_it(void **s)
+{
+    (void)s;
+    lc_scenario *sc = scenario();
+    failing(sc, 2, 2000, R_ALGORITHM); /* Training fails at 7000: epochs 1..9 print */
+    lc_params p = params();
+    jl_job *j = job_on(timeline(sc, &p, NULL, 0));
+    j->planned_failure_ms = C0 + 7000;
+    build(j, AFTER, &g_log);
+    const jl_stream *st = only_stream(&g_log);
+    int e9 = find(st, 0, "Epoch 9/10");
+    assert_true(e9 >= 0);
+    assert_string_equal(st->events[e9 + 1].message, "validation:accuracy=0.875");
+    assert_int_equal(count(st, "validation:accuracy=0.875"), 1);
+    /* without the planned failure the same epoch prints the curve, not the final value */
+    j->planned_failure_ms = -1;
+    build(j, AFTER, &g_log2);
+    assert_int_equal(count(&g_log2.streams[0], "validation:accuracy=0.875"), 0);
+    jl_free(&g_log2);
+
+    /* stopped after epoch 5 (at 6000): the log up to the stop is the failing job's */
+    const lc_event stop = {LC_EV_STOP, C0 + 6050, 0};
+    j = job_on(timeline(sc, &p, &stop, 1));
+    j->planned_failure_ms = C0 + 7000;
+    build(j, AFTER, &g_log2);
+    const jl_stream *stopped = only_stream(&g_log2);
+    int sig = find(stopped, 0, "Received SIGTERM");
+    assert_true(sig > 0);
+    for (int i = 0; i < sig; i++)
+        expect_same_event(&stopped->events[i], &st->events[i]);
+    jl_free(&g_log2);
+    jl_free(&g_log);
+}
+
 static void test_client_error_while_downloading_prints_the_reason_and_never_trains(void **s)
 {
     (void)s;
@@ -975,6 +1012,7 @@ int main(void)
             test_nothing_appears_before_now_and_earlier_logs_are_prefixes_of_later_ones),
         cmocka_unit_test(test_two_builds_of_the_same_job_are_equal),
         cmocka_unit_test(test_algorithm_error_ends_in_a_traceback_whose_last_lines_are_the_reason),
+        cmocka_unit_test(test_planned_failure_prints_the_final_values_at_the_last_epoch_before_it),
         cmocka_unit_test(test_client_error_while_downloading_prints_the_reason_and_never_trains),
         cmocka_unit_test(test_job_that_never_leaves_starting_has_no_stream),
         cmocka_unit_test(

@@ -341,7 +341,7 @@ static int h_describe_log_streams(sm_req *r)
         free(set.v);
         return reply_internal(r);
     }
-    qsort(set.v, (size_t)set.n, sizeof *set.v, by_time ? by_last_event : by_name);
+    if (set.n > 1) qsort(set.v, (size_t)set.n, sizeof *set.v, by_time ? by_last_event : by_name);
     cJSON *out = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(out, "logStreams");
     int ok = out && list, emitted = 0, more = 0;
     const stream_info *last = NULL;
@@ -646,7 +646,7 @@ static int h_filter_log_events(sm_req *r)
         streams = calloc((size_t)set.n, sizeof *streams);
         if (!logs || !streams) rc = SM_ENOMEM;
     }
-    qsort(set.v, (size_t)set.n, sizeof *set.v, by_name);
+    if (set.n > 1) qsort(set.v, (size_t)set.n, sizeof *set.v, by_name);
     char cur_job[STORE_NAME_MAX] = "";
     for (int k = 0; rc == SM_OK && k < set.n; k++) {
         if (names) {
@@ -790,6 +790,7 @@ const sm_service svc_logs = {
     .signing_name = "logs",
     .protocols = PROTO_JSON_1_1,
     .target_prefix = "Logs_20140328",
+    .validation_code = "InvalidParameterException",
     .model_json = logs_model_json,
     .ops = ops,
     .nops = (int)(sizeof ops / sizeof ops[0]),

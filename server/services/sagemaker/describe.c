@@ -68,21 +68,37 @@ typedef struct derived {
 } derived;
 
 /* FinalMetricDataList: once the job has ended after training, one entry per MetricDefinition,
- * stamped with the last whole second before training last stopped, so strictly before
- * TrainingEndTime (training_final_metric_ms: the job's log prints the same values then). */
+ * as the job's log last printed it. A Completed job printed the scenario's final values
+ * (training_final_metric_ms: the last whole second before training last stopped, so strictly
+ * before TrainingEndTime); a job cut short (Failed, Stopped) printed fewer epochs: its list
+ * holds the last value each metric's regex captured, at that line's time, and leaves out the
+ * metrics never printed, as the service reads them from the log. */
 static cJSON *final_metrics(const store_job *job, const lc_view *v, const derived *d)
 {
     int64_t at = training_final_metric_ms(v);
     if (at < 0 || cJSON_GetArraySize(d->metric_defs) == 0) return NULL;
+    int found[SCN_MAX_METRICS], n = 0;
+    double last[SCN_MAX_METRICS];
+    int64_t last_ms[SCN_MAX_METRICS];
+    if (v->primary != LC_COMPLETED &&
+        (n = training_last_metrics(job, SCN_MAX_METRICS, found, last, last_ms)) < 0)
+        return NULL;
     cJSON *a = cJSON_CreateArray();
     const cJSON *m;
+    int i = -1;
     cJSON_ArrayForEach(m, d->metric_defs)
     {
+        i++;
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "Name");
         if (!a || !cJSON_IsString(name)) continue;
         double value;
-        if (!scn_extras_metric(&d->extras, name->valuestring, &value))
+        if (v->primary != LC_COMPLETED) {
+            if (i >= n || !found[i]) continue;
+            value = last[i];
+            at = last_ms[i];
+        } else if (!scn_extras_metric(&d->extras, name->valuestring, &value)) {
             value = jl_default_metric(job->name, name->valuestring);
+        }
         cJSON *e = cJSON_CreateObject();
         if (!e || !cJSON_AddStringToObject(e, "MetricName", name->valuestring) ||
             !cJSON_AddNumberToObject(e, "Value", value) ||
@@ -91,6 +107,10 @@ static cJSON *final_metrics(const store_job *job, const lc_view *v, const derive
             cJSON_Delete(a);
             return NULL;
         }
+    }
+    if (cJSON_GetArraySize(a) == 0) {
+        cJSON_Delete(a);
+        return NULL;
     }
     return a;
 }

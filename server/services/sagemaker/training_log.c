@@ -13,7 +13,10 @@
 #include "jsonutil.h"
 #include "scenario.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <cjson/cJSON.h>
+#include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +140,10 @@ int training_log(const store_job *job, int64_t now_ms, jl_log *out)
         for (int i = 0; i < sc->nsteps; i++)
             if (sc->steps[i].status == LC_S_TRAINING) j->training_ms += sc->steps[i].duration_ms;
         j->failure_reason = sc->fail_step >= 0 ? sc->failure_reason : NULL;
+        j->planned_failure_ms = -1;
+        for (int i = 0; i < c->plan.nmarks; i++)
+            if (c->plan.marks[i].kind == LC_MARK_END && c->plan.marks[i].primary == LC_FAILED)
+                j->planned_failure_ms = c->plan.marks[i].at_ms;
         for (int i = 0; i < x->nlog_lines && j->ntemplates < JL_MAX_TEMPLATES; i++)
             j->templates[j->ntemplates++] = (jl_template){x->log_when[i], x->log_text[i]};
         rc = jl_build(j, now_ms, out);
@@ -149,4 +156,50 @@ int training_log(const store_job *job, int64_t now_ms, jl_log *out)
     cJSON_Delete(req);
     jobs_ctx_free(c);
     return rc;
+}
+
+int training_last_metrics(const store_job *job, int max, int *found, double *value, int64_t *at_ms)
+{
+    jl_log log;
+    int rc = training_log(job, INT64_MAX / 4, &log);
+    if (rc != SM_OK) return rc;
+    cJSON *req = cJSON_Parse(job->request ? job->request : "");
+    const cJSON *md;
+    int n = 0;
+    pcre2_match_data *data = pcre2_match_data_create(4, NULL);
+    cJSON_ArrayForEach(md,
+                       json_array(json_object(req, "AlgorithmSpecification"), "MetricDefinitions"))
+    {
+        if (n == max || !data) break;
+        found[n] = 0;
+        const char *regex = json_string(md, "Regex");
+        int err;
+        PCRE2_SIZE off;
+        pcre2_code *re = regex ? pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+                                               &err, &off, NULL)
+                               : NULL;
+        const jl_stream *s = log.nstreams ? &log.streams[0] : NULL;
+        for (int k = 0; re && s && k < s->nevents; k++) {
+            const char *msg = s->events[k].message;
+            if (pcre2_match(re, (PCRE2_SPTR)msg, strlen(msg), 0, 0, data, NULL) < 2) continue;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(data);
+            char num[64];
+            size_t len = ov[3] - ov[2];
+            if (ov[2] == PCRE2_UNSET || len == 0 || len >= sizeof num) continue;
+            memcpy(num, msg + ov[2], len);
+            num[len] = 0;
+            char *end;
+            double v = strtod(num, &end);
+            if (*end) continue;
+            found[n] = 1;
+            value[n] = v;
+            at_ms[n] = s->events[k].timestamp_ms / 1000 * 1000;
+        }
+        pcre2_code_free(re);
+        n++;
+    }
+    pcre2_match_data_free(data);
+    cJSON_Delete(req);
+    jl_free(&log);
+    return data ? n : SM_ENOMEM;
 }

@@ -19,6 +19,13 @@ int training_log(const store_job *job, int64_t now_ms, jl_log *out);
  * none yet at now_ms. Cheaper than training_log. */
 int64_t training_log_start(const store_job *job, int64_t now_ms);
 
+/* The last value each of the job's MetricDefinitions regexes captures in its log (host algo-1)
+ * and when: what FinalMetricDataList shows for a job cut short (failed, stopped), whose last
+ * printed values are not the scenario's final ones. For each of the first `max` definitions,
+ * in order: found[i] (0 when the log never printed it), value[i], at_ms[i] (the line's time,
+ * whole seconds). Returns the number of definitions, or a negative code. */
+int training_last_metrics(const store_job *job, int max, int *found, double *value, int64_t *at_ms);
+
 /* FinalMetricDataList's timestamp for view v: the last whole second before training last
  * stopped, or -1 when the job has not ended after training. Shared with Describe. */
 int64_t training_final_metric_ms(const lc_view *v);

@@ -40,6 +40,7 @@ const sm_service svc_sts = {
     .signing_name = "sts",
     .protocols = PROTO_QUERY,
     .query_version = "2011-06-15",
+    .validation_code = "ValidationError",
     .model_json = sts_model_json,
     .ops = ops,
     .nops = (int)(sizeof ops / sizeof ops[0]),
