@@ -291,6 +291,88 @@ else
     fail "invalid name" "rc=$RC $(cat "$WORK/err")"
 fi
 
+# ------------------------------------------------------------------ CloudWatch Logs, STS, IAM
+# The same endpoint serves the log group /aws/sagemaker/TrainingJobs, STS and IAM.
+GROUP=/aws/sagemaker/TrainingJobs
+awsx() { svc="$1"; shift; "$AWS" "$svc" --endpoint-url "$URL" --output json "$@"; }
+
+# $JOB ran to Completed above: one stream, algo-1, named after its first container start
+if OUT="$(awsx logs describe-log-streams --log-group-name "$GROUP" --log-stream-name-prefix "$JOB/" 2>"$WORK/err")" &&
+    [ "$(jget "$OUT" 'len(d["logStreams"]) == 1 and __import__("re").fullmatch(r"'"$JOB"'/algo-1-\d{10}", d["logStreams"][0]["logStreamName"]) is not None')" = "True" ]; then
+    pass "logs describe-log-streams: one stream <job>/algo-1-<epoch seconds>"
+    STREAM="$(jget "$OUT" 'd["logStreams"][0]["logStreamName"]')"
+else
+    fail "logs describe-log-streams" "${OUT:-} $(cat "$WORK/err")"
+    STREAM="$JOB/algo-1-0"
+fi
+if OUT="$(awsx logs get-log-events --log-group-name "$GROUP" --log-stream-name "$STREAM" --start-from-head 2>"$WORK/err")" &&
+    [ "$(jget "$OUT" 'd["events"][0]["message"] == "Downloading input data for channel train from s3://bucket/train/" and d["events"][-1]["message"].endswith("Reporting training SUCCESS") and d["nextForwardToken"].startswith("f/")')" = "True" ]; then
+    pass "logs get-log-events --start-from-head: the job's story, download to SUCCESS"
+else
+    fail "logs get-log-events" "${OUT:-} $(cat "$WORK/err")"
+fi
+if OUT="$(awsx logs get-log-events --log-group-name "$GROUP" --log-stream-name "$STREAM" --limit 2 2>"$WORK/err")" &&
+    [ "$(jget "$OUT" 'len(d["events"]) == 2 and d["events"][-1]["message"].endswith("Reporting training SUCCESS")')" = "True" ]; then
+    pass "logs get-log-events --limit 2: the newest two events"
+else
+    fail "logs get-log-events --limit 2" "${OUT:-} $(cat "$WORK/err")"
+fi
+
+# a job with a metric: the regex over filter-log-events ends at Describe's FinalMetricDataList
+JOB4="cli-logs-$$"
+JOB4_JSON="$(job_json "$JOB4" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["AlgorithmSpecification"]["MetricDefinitions"]=[{"Name":"train:loss","Regex":"train:loss=([0-9\\.]+)"}]; d["HyperParameters"]={"epochs":"3"}; d["ResourceConfig"]["InstanceCount"]=2; print(json.dumps(d))')"
+if sm create-training-job --cli-input-json "$JOB4_JSON" >/dev/null 2>"$WORK/err" &&
+    admin POST /_sagemock/clock '{"advance": 30}' >/dev/null &&
+    FLT="$(awsx logs filter-log-events --log-group-name "$GROUP" --log-stream-name-prefix "$JOB4/" --filter-pattern "train:loss=" 2>>"$WORK/err")" &&
+    DSC="$(sm describe-training-job --training-job-name "$JOB4" 2>>"$WORK/err")"; then
+    FINAL="$(jget "$DSC" 'd["FinalMetricDataList"][0]["Value"]')"
+    CHECK='[float(e["message"].split("=")[1]) for e in d["events"]]'
+    VALUES="$(jget "$FLT" "$CHECK")"
+    if [ "$(jget "$FLT" 'len(d["events"]) == 6 and len({e["logStreamName"] for e in d["events"]}) == 2 and [e["timestamp"] for e in d["events"]] == sorted(e["timestamp"] for e in d["events"])')" = "True" ] &&
+        [ "$(jget "$FLT" "$CHECK"'[-1] == '"$FINAL")" = "True" ]; then
+        pass "logs filter-log-events: 3 epochs x 2 hosts, interleaved; last train:loss = FinalMetricDataList ($FINAL)"
+    else
+        fail "logs filter-log-events: metric series" "values=$VALUES final=$FINAL $FLT"
+    fi
+else
+    fail "logs filter-log-events" "$(cat "$WORK/err")"
+fi
+if OUT="$(awsx logs describe-log-streams --log-group-name /aws/other 2>&1 >/dev/null)"; then
+    fail "logs: another group is not found" "succeeded"
+elif echo "$OUT" | grep -q "ResourceNotFoundException" && echo "$OUT" | grep -qF "The specified log group does not exist."; then
+    pass "logs: another group is ResourceNotFoundException"
+else
+    fail "logs: another group is not found" "$OUT"
+fi
+if OUT="$(awsx logs put-log-events --log-group-name "$GROUP" --log-stream-name s --log-events timestamp=1,message=m 2>&1 >/dev/null)"; then
+    fail "logs put-log-events is not served" "succeeded"
+elif echo "$OUT" | grep -q "UnknownOperationException" && echo "$OUT" | grep -q "CloudWatch Logs" && echo "$OUT" | grep -q "PutLogEvents"; then
+    pass "logs put-log-events: UnknownOperationException naming CloudWatch Logs and PutLogEvents"
+else
+    fail "logs put-log-events is not served" "$OUT"
+fi
+
+if OUT="$(awsx sts get-caller-identity 2>"$WORK/err")" &&
+    [ "$(jget "$OUT" 'd["Account"] == "123456789012" and d["Arn"] == "arn:aws:iam::123456789012:user/sagemock" and d["UserId"].startswith("AIDA")')" = "True" ]; then
+    pass "sts get-caller-identity: account 123456789012, user/sagemock"
+else
+    fail "sts get-caller-identity" "${OUT:-} $(cat "$WORK/err")"
+fi
+if OUT="$(awsx iam get-role --role-name SageMakerRole 2>"$WORK/err")" &&
+    [ "$(jget "$OUT" 'd["Role"]["Arn"] == "arn:aws:iam::123456789012:role/SageMakerRole" and d["Role"]["Path"] == "/" and d["Role"]["RoleId"].startswith("AROA") and __import__("datetime").datetime.fromisoformat(d["Role"]["CreateDate"]).year >= 2010')" = "True" ]; then
+    pass "iam get-role: the role's ARN, path, id and creation date"
+else
+    fail "iam get-role" "${OUT:-} $(cat "$WORK/err")"
+fi
+admin POST /_sagemock/fixtures '{"iam": {"missingRoles": ["missing-*"]}}' >/dev/null || fail "load a missing-role fixture"
+awsx iam get-role --role-name missing-x >/dev/null 2>"$WORK/err"
+RC=$?
+if [ $RC -ne 0 ] && grep -q "NoSuchEntity" "$WORK/err" && grep -qF "The role with name missing-x cannot be found." "$WORK/err"; then
+    pass "iam get-role of a missing role: NoSuchEntity (rc $RC)"
+else
+    fail "iam get-role of a missing role" "rc=$RC $(cat "$WORK/err")"
+fi
+
 # ------------------------------------------------------------------ stop the server
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"

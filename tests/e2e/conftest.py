@@ -109,5 +109,5 @@ def conformance_guard():
 
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
-        f"sagemock conformance checker: {CHECKER.checked} responses checked against "
-        f"{os.path.relpath(str(__import__('conformance').MODEL_PATH))}")
+        f"sagemock conformance checker: {CHECKER.summary()} against the models in "
+        f"{os.path.relpath(str(__import__('conformance').SERVICES_DIR))}/*/model")

@@ -9,6 +9,12 @@ SageMaker response (`X-Amz-Target: SageMaker.<Operation>`) that passes through i
 Problems are kept as strings "strict: Operation: path: problem" / "conformance: ...".
 Admin calls (`/_sagemock/...`) are forwarded but not recorded.
 
+Responses of the other services (CloudWatch Logs `Logs_20140328.*`, STS and IAM form bodies) and
+of unserved calls (REST requests such as S3's) are routed as sagemock routes them
+(ConformanceChecker.route) and checked by the conformance checker against their own model, or
+the error shape of their protocol; the strict decoder and the recording file are SageMaker's
+only. They count in the report as "<service>:<Operation>" ("unserved:..." when not served).
+
 In Python (the AWS CLI suite): `RecordingProxy(server_url, client="aws-cli").start()`, then
 `.url`, `.take()`, `.records`, `.stop()`.
 
@@ -52,6 +58,8 @@ class RecordingProxy:
         self.decoder = decoder()
         self.conformance = ConformanceChecker() if conformance else None
         self.records = []  # dicts: client, operation, status, body (bytes)
+        self.others = []  # the same, for the other services and unserved calls
+        self._router = self.conformance or ConformanceChecker()
         self.counts = collections.Counter()  # operation -> responses
         self._violations = []
         self._lock = threading.Lock()
@@ -78,6 +86,21 @@ class RecordingProxy:
                                         "status": status,
                                         "body_b64": base64.b64encode(body).decode()}) + "\n")
 
+    def _check_other(self, req_headers, req_body, status, headers, body):
+        """A response of another service (or of an unserved call): conformance only."""
+        svc, op, proto = self._router.route(req_headers, req_body)
+        problems = []
+        if self.conformance is not None:
+            v, _ = self.conformance.check_service_response(svc, op, status, headers, body,
+                                                           record=False, protocol=proto)
+            problems = [f"conformance: {x}" for x in v]
+        key = f"{svc.id if svc else 'unserved'}:{op or '?'}"
+        with self._lock:
+            self.others.append({"client": self.client, "operation": key, "status": status,
+                                "body": body})
+            self.counts[key] += 1
+            self._violations.extend(problems)
+
     def take(self):
         """The problems found since the last take (cleared)."""
         with self._lock:
@@ -86,7 +109,8 @@ class RecordingProxy:
 
     def report(self):
         with self._lock:
-            return {"responses": len(self.records), "operations": dict(self.counts),
+            return {"responses": len(self.records), "otherResponses": len(self.others),
+                    "operations": dict(self.counts),
                     "violations": list(self._violations)}
 
     # ------------------------------------------------------------------ server
@@ -177,9 +201,14 @@ class RecordingProxy:
                 # check (and record) before answering: once a client holds a response, its
                 # problems are already in take()/report()
                 target = self.headers.get("X-Amz-Target") or ""
-                if not self.path.startswith("/_sagemock/") and target:
+                if self.path.startswith("/_sagemock/"):
+                    pass
+                elif target.startswith("SageMaker.") or (
+                        target and proxy._router.service_by_target(target)[0] is None):
                     op = target.split(".", 1)[1] if target.startswith("SageMaker.") else None
                     proxy._check(op, status, rheaders, rbody)
+                else:  # another service (awsJson or awsQuery), or a REST call
+                    proxy._check_other(self.headers, body, status, rheaders, rbody)
                 self.send_response_only(status, reason)
                 for k, v in rheaders.items():
                     if k.lower() not in HOP_BY_HOP:
