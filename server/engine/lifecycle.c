@@ -165,7 +165,9 @@ static const char MSG_RESTARTING[] = "Restarting the training job";
 /* ---- the default scenario ------------------------------------------------------------- */
 
 /* About ten seconds end to end; every InProgress step is visible for at least a second, so a
- * client polling every second sees each one. Texts are the real ones (spec §3.2). */
+ * client polling every second sees each one. Texts are today's real ones (spec §3.2, Appendix
+ * D: a 2025 job); 2019-2022 jobs said "Downloading input data" while Downloading and began
+ * Training with "Downloading the training image". */
 static const lc_scenario success_scenario = {
     .name = "success",
     .nsteps = 4,
@@ -177,12 +179,11 @@ static const lc_scenario success_scenario = {
              {{0, "Starting the training job"},
               {1000, "Launching requested ML instances"},
               {2000, "Preparing the instances for training"}}},
-            {LC_S_DOWNLOADING, 2000, 1, {{0, "Downloading input data"}}},
+            {LC_S_DOWNLOADING, 2000, 1, {{0, "Downloading the training image"}}},
             {LC_S_TRAINING,
              3000,
-             2,
-             {{0, "Downloading the training image"},
-              {1000, "Training image download completed. Training in progress."}}},
+             1,
+             {{0, "Training image download completed. Training in progress."}}},
             {LC_S_UPLOADING, 2000, 1, {{0, "Uploading generated training model"}}},
         },
     .stop_delay_ms = 2000,

@@ -38,8 +38,7 @@ LISTEN_RE = re.compile(r"sagemock: listening on (http://127\.0\.0\.1:(\d+))")
 MSG_STARTING = "Starting the training job"
 MSG_LAUNCHING = "Launching requested ML instances"
 MSG_PREPARING = "Preparing the instances for training"
-MSG_DOWNLOADING = "Downloading input data"
-MSG_TRAINING_IMAGE = "Downloading the training image"
+MSG_DOWNLOADING = "Downloading the training image"
 MSG_TRAINING = "Training image download completed. Training in progress."
 MSG_UPLOADING = "Uploading generated training model"
 MSG_COMPLETED = "Training job completed"
@@ -53,7 +52,7 @@ DEFAULT_PLAN = {
     2: ("InProgress", "Starting", MSG_PREPARING),
     3: ("InProgress", "Downloading", MSG_DOWNLOADING),
     4: ("InProgress", "Downloading", MSG_DOWNLOADING),
-    5: ("InProgress", "Training", MSG_TRAINING_IMAGE),
+    5: ("InProgress", "Training", MSG_TRAINING),
     6: ("InProgress", "Training", MSG_TRAINING),
     7: ("InProgress", "Training", MSG_TRAINING),
     8: ("InProgress", "Uploading", MSG_UPLOADING),

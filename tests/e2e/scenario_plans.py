@@ -15,7 +15,7 @@ docs/FIXTURES.md shows exactly these lists.
 import math
 
 from helpers import (MSG_COMPLETED, MSG_DOWNLOADING, MSG_LAUNCHING, MSG_PREPARING, MSG_STARTING,
-                     MSG_STOPPED, MSG_STOPPING, MSG_TRAINING, MSG_TRAINING_IMAGE, MSG_UPLOADING, ms)
+                     MSG_STOPPED, MSG_STOPPING, MSG_TRAINING, MSG_UPLOADING, ms)
 
 SCENARIO_TAG = "sagemock:scenario"
 
@@ -55,7 +55,7 @@ def run(t0, until=None, training=3):
     """The InProgress changes of one pass over the default steps, from t0, cut before `until`."""
     full = [(t0, "Starting", MSG_STARTING), (t0 + 1, "Starting", MSG_LAUNCHING),
             (t0 + 2, "Starting", MSG_PREPARING), (t0 + 3, "Downloading", MSG_DOWNLOADING),
-            (t0 + 5, "Training", MSG_TRAINING_IMAGE), (t0 + 6, "Training", MSG_TRAINING),
+            (t0 + 5, "Training", MSG_TRAINING),
             (t0 + 5 + training, "Uploading", MSG_UPLOADING)]
     return [c for c in full if until is None or c[0] < until]
 
@@ -119,7 +119,7 @@ PLANS = {
         changes=_retries(0), training=4, billable=4, reason=REASON_INTERNAL),
     "max-runtime": dict(
         scenario="max-runtime", request={"StoppingCondition": {"MaxRuntimeInSeconds": 60}},
-        changes=run(0)[:6] + [(63, "Stopping", MSG_STOPPING),
+        changes=run(0)[:5] + [(63, "Stopping", MSG_STOPPING),
                               (65, "MaxRuntimeExceeded", MSG_MAX_RUNTIME)],
         training=62, billable=62, reason=None),
     "spot-interrupted": dict(

@@ -11,7 +11,7 @@ from helpers import (FINAL_MESSAGES, MSG_STOPPED, MSG_STOPPING, PHASES, describe
 STOP_POINTS = [
     ("Starting", 0, "Starting the training job"),
     ("Starting", 1, "Launching requested ML instances"),
-    ("Downloading", 4, "Downloading input data"),
+    ("Downloading", 4, "Downloading the training image"),
     ("Training", 6, "Training image download completed. Training in progress."),
     ("Uploading", 9, "Uploading generated training model"),
 ]

@@ -24,8 +24,7 @@
 static const char M_START[] = "Starting the training job";
 static const char M_LAUNCH[] = "Launching requested ML instances";
 static const char M_PREP[] = "Preparing the instances for training";
-static const char M_DOWNLOAD[] = "Downloading input data";
-static const char M_IMAGE[] = "Downloading the training image";
+static const char M_DOWNLOAD[] = "Downloading the training image";
 static const char M_TRAINING[] = "Training image download completed. Training in progress.";
 static const char M_UPLOAD[] = "Uploading generated training model";
 static const char M_COMPLETED[] = "Training job completed";
@@ -226,6 +225,12 @@ static void test_default_scenario_takes_ten_seconds_and_shows_every_step_for_a_s
         total += sc->steps[i].duration_ms;
     }
     assert_int_equal(total, 10000);
+    /* Today's texts (spec §3.2, Appendix D): one message while Downloading, one while Training
+     * (2019-2022 jobs said "Downloading input data", then two Training messages). */
+    assert_int_equal(sc->steps[1].nmsg, 1);
+    assert_string_equal(sc->steps[1].msg[0].text, "Downloading the training image");
+    assert_int_equal(sc->steps[2].nmsg, 1);
+    assert_string_equal(sc->steps[2].msg[0].text, M_TRAINING);
     assert_int_equal(sc->stop_delay_ms, 2000);
     assert_int_equal(sc->fail_step, -1);
     assert_int_equal(sc->interruptions, 0);
@@ -252,10 +257,8 @@ static void test_success_path_shows_each_step_and_message_at_its_time(void **sta
         {2999, LC_IN_PROGRESS, LC_S_STARTING, 1, M_PREP, 2000, 3000},
         {3000, LC_IN_PROGRESS, LC_S_DOWNLOADING, 2, M_DOWNLOAD, 3000, 5000},
         {4999, LC_IN_PROGRESS, LC_S_DOWNLOADING, 2, M_DOWNLOAD, 3000, 5000},
-        {5000, LC_IN_PROGRESS, LC_S_TRAINING, 3, M_IMAGE, 5000, 6000},
-        {5999, LC_IN_PROGRESS, LC_S_TRAINING, 3, M_IMAGE, 5000, 6000},
-        {6000, LC_IN_PROGRESS, LC_S_TRAINING, 3, M_TRAINING, 6000, 8000},
-        {7999, LC_IN_PROGRESS, LC_S_TRAINING, 3, M_TRAINING, 6000, 8000},
+        {5000, LC_IN_PROGRESS, LC_S_TRAINING, 3, M_TRAINING, 5000, 8000},
+        {7999, LC_IN_PROGRESS, LC_S_TRAINING, 3, M_TRAINING, 5000, 8000},
         {8000, LC_IN_PROGRESS, LC_S_UPLOADING, 4, M_UPLOAD, 8000, 10000},
         {9999, LC_IN_PROGRESS, LC_S_UPLOADING, 4, M_UPLOAD, 8000, 10000},
         {10000, LC_COMPLETED, LC_S_COMPLETED, 5, M_COMPLETED, 10000, -1},
@@ -566,11 +569,11 @@ static void test_internal_failure_is_retried_then_fails_when_retries_run_out(voi
     const lc_plan *pl = build(with_failure(2, 1000, 1, -1), &p);
     static const xt want[] = {
         {LC_S_STARTING, 0, 3000, M_PREP},       {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-        {LC_S_TRAINING, 5000, 6000, M_IMAGE},   {LC_S_RESTARTING, 6000, 8000, M_RESTARTING},
+        {LC_S_TRAINING, 5000, 6000, M_TRAINING},   {LC_S_RESTARTING, 6000, 8000, M_RESTARTING},
         {LC_S_STARTING, 8000, 11000, M_PREP},   {LC_S_DOWNLOADING, 11000, 13000, M_DOWNLOAD},
-        {LC_S_TRAINING, 13000, 14000, M_IMAGE}, {LC_S_RESTARTING, 14000, 16000, M_RESTARTING},
+        {LC_S_TRAINING, 13000, 14000, M_TRAINING}, {LC_S_RESTARTING, 14000, 16000, M_RESTARTING},
         {LC_S_STARTING, 16000, 19000, M_PREP},  {LC_S_DOWNLOADING, 19000, 21000, M_DOWNLOAD},
-        {LC_S_TRAINING, 21000, 22000, M_IMAGE}, {LC_S_FAILED, 22000, 22000, M_FAILED},
+        {LC_S_TRAINING, 21000, 22000, M_TRAINING}, {LC_S_FAILED, 22000, 22000, M_FAILED},
     };
     const lc_view *v = at(pl, NULL, 0, 6000, &g_v);
     assert_int_equal(v->primary, LC_IN_PROGRESS);
@@ -599,7 +602,7 @@ static void test_failure_that_happens_once_is_retried_and_the_job_completes(void
     static const xt want[] = {
         {LC_S_STARTING, 0, 3000, M_PREP},
         {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-        {LC_S_TRAINING, 5000, 6000, M_IMAGE},
+        {LC_S_TRAINING, 5000, 6000, M_TRAINING},
         {LC_S_RESTARTING, 6000, 8000, M_RESTARTING},
         {LC_S_STARTING, 8000, 11000, M_PREP},
         {LC_S_DOWNLOADING, 11000, 13000, M_DOWNLOAD},
@@ -619,7 +622,7 @@ static void test_failure_without_retry_strategy_or_not_retryable_fails_at_once(v
     (void)s;
     static const xt want[] = {{LC_S_STARTING, 0, 3000, M_PREP},
                               {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-                              {LC_S_TRAINING, 5000, 6000, M_IMAGE},
+                              {LC_S_TRAINING, 5000, 6000, M_TRAINING},
                               {LC_S_FAILED, 6000, 6000, M_FAILED}};
     static const struct {
         int retries, retryable;
@@ -686,7 +689,7 @@ static void test_spot_interruption_enters_interrupted_then_starts_again(void **s
     static const xt want[] = {
         {LC_S_STARTING, 0, 3000, M_PREP},
         {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-        {LC_S_TRAINING, 5000, 6000, M_IMAGE},
+        {LC_S_TRAINING, 5000, 6000, M_TRAINING},
         {LC_S_INTERRUPTED, 6000, 8000, M_INTERRUPTED},
         {LC_S_STARTING, 8000, 11000, M_PREP},
         {LC_S_DOWNLOADING, 11000, 13000, M_DOWNLOAD},
@@ -728,11 +731,11 @@ static void test_endless_interruptions_end_at_max_wait_time(void **s)
     static const xt want[] = {
         {LC_S_STARTING, 0, 3000, M_PREP},
         {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-        {LC_S_TRAINING, 5000, 6000, M_IMAGE},
+        {LC_S_TRAINING, 5000, 6000, M_TRAINING},
         {LC_S_INTERRUPTED, 6000, 8000, M_INTERRUPTED},
         {LC_S_STARTING, 8000, 11000, M_PREP},
         {LC_S_DOWNLOADING, 11000, 13000, M_DOWNLOAD},
-        {LC_S_TRAINING, 13000, 14000, M_IMAGE},
+        {LC_S_TRAINING, 13000, 14000, M_TRAINING},
         {LC_S_INTERRUPTED, 14000, 16000, M_INTERRUPTED},
         {LC_S_STARTING, 16000, 19000, M_PREP},
         {LC_S_DOWNLOADING, 19000, 20000, M_DOWNLOAD},

@@ -97,10 +97,9 @@ static const char SUCCESS_JSON[] =
     "{'atSeconds':1,'text':'Launching requested ML instances'},"
     "{'atSeconds':2,'text':'Preparing the instances for training'}]},"
     "{'status':'Downloading','durationSeconds':2,'messages':["
-    "{'atSeconds':0,'text':'Downloading input data'}]},"
+    "{'atSeconds':0,'text':'Downloading the training image'}]},"
     "{'status':'Training','durationSeconds':3,'messages':["
-    "{'atSeconds':0,'text':'Downloading the training image'},"
-    "{'atSeconds':1,'text':'Training image download completed. Training in progress.'}]},"
+    "{'atSeconds':0,'text':'Training image download completed. Training in progress.'}]},"
     "{'status':'Uploading','durationSeconds':2,'messages':["
     "{'atSeconds':0,'text':'Uploading generated training model'}]}],"
     "'stopDelaySeconds':2}";
