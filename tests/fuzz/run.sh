@@ -34,9 +34,15 @@ cmake -S "$repo" -B "$build/core" -DCMAKE_C_COMPILER="$build/cc" -DCMAKE_BUILD_T
     -DSAGEMOCK_TESTS=OFF -DCMAKE_C_FLAGS="$flags -fsanitize=fuzzer-no-link" >/dev/null
 cmake --build "$build/core" --target sagemock_core -j "$(nproc)" >/dev/null
 pkgs="libmicrohttpd libcjson sqlite3 libpcre2-8 libcrypto"
+# The include folders of the layout (CMakeLists.txt's target_include_directories).
+incs=()
+for d in "$repo"/server/core "$repo"/server/engine "$repo"/server/admin "$repo"/store \
+         "$repo"/server/services/*/; do
+    incs+=(-I"${d%/}")
+done
 # shellcheck disable=SC2046,SC2086
 "$cc" $flags -fsanitize=fuzzer -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L \
-    -D_DEFAULT_SOURCE -I"$repo/server" -I"$repo/store" $(pkg-config --cflags $pkgs) \
+    -D_DEFAULT_SOURCE "${incs[@]}" $(pkg-config --cflags $pkgs) \
     "$here/fuzz_request.c" "$build/core/libsagemock_core.a" $(pkg-config --libs $pkgs) \
     -lpthread -lm -o "$build/fuzz_request"
 
