@@ -427,6 +427,22 @@ int model_error_status(const sm_model *m, const char *code, int *sender)
     return 0;
 }
 
+enum model_kind model_kind(const cJSON *shape)
+{
+    static const struct {
+        const char *name;
+        enum model_kind kind;
+    } kinds[] = {{"structure", MK_STRUCT}, {"list", MK_LIST},          {"map", MK_MAP},
+                 {"string", MK_STRING},    {"blob", MK_STRING},        {"integer", MK_INTEGER},
+                 {"long", MK_LONG},        {"boolean", MK_BOOL},       {"float", MK_DOUBLE},
+                 {"double", MK_DOUBLE},    {"timestamp", MK_TIMESTAMP}};
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(shape, "type");
+    if (cJSON_IsString(t))
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+            if (strcmp(t->valuestring, kinds[i].name) == 0) return kinds[i].kind;
+    return MK_STRING; /* model_load() refuses unknown types; never reached */
+}
+
 /*
  * 1 when the whole of `s` matches, 0 when it does not (including invalid UTF-8 and a match
  * that hit the backtracking limit), -1 when the shape is unknown or has no pattern, and

@@ -34,6 +34,21 @@ const char *model_result_wrapper(const sm_model *m, const char *op);
  * and whether it is the caller's fault; 0 when the model does not know the code. */
 int model_error_status(const sm_model *m, const char *code, int *sender);
 
+/* What a shape holds, for the walkers (validation, the protocol codecs). "blob" reads as a
+ * string, "float" as a double. */
+enum model_kind {
+    MK_STRUCT,
+    MK_LIST,
+    MK_MAP,
+    MK_STRING,
+    MK_INTEGER,
+    MK_LONG,
+    MK_BOOL,
+    MK_DOUBLE,
+    MK_TIMESTAMP
+};
+enum model_kind model_kind(const cJSON *shape);
+
 /* Whole-value match of `s` against the pattern of shape `shape_name` (1 match, 0 no, -1 no
  * pattern). */
 int model_pattern_match(const sm_model *m, const char *shape_name, const char *s);

@@ -60,29 +60,11 @@
 #define QUERY_MAX_LIST 1000      /* elements (entries) of one list (map) */
 #define QUERY_MAX_INDEX_DIGITS 9 /* an index below 10^9 */
 
-enum kind { K_STRUCT, K_LIST, K_MAP, K_STRING, K_INTEGER, K_LONG, K_BOOL, K_DOUBLE, K_TIMESTAMP };
-
 /* ---- model access ---- */
 
-static enum kind shape_kind(const cJSON *shape)
+static int is_container(enum model_kind k)
 {
-    static const struct {
-        const char *name;
-        enum kind kind;
-    } kinds[] = {{"structure", K_STRUCT}, {"list", K_LIST},          {"map", K_MAP},
-                 {"string", K_STRING},    {"blob", K_STRING},        {"integer", K_INTEGER},
-                 {"long", K_LONG},        {"boolean", K_BOOL},       {"float", K_DOUBLE},
-                 {"double", K_DOUBLE},    {"timestamp", K_TIMESTAMP}};
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(shape, "type");
-    if (cJSON_IsString(t))
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-            if (strcmp(t->valuestring, kinds[i].name) == 0) return kinds[i].kind;
-    return K_STRING; /* model_load() refuses unknown types; never reached */
-}
-
-static int is_container(enum kind k)
-{
-    return k == K_STRUCT || k == K_LIST || k == K_MAP;
+    return k == MK_STRUCT || k == MK_LIST || k == MK_MAP;
 }
 
 /* The shape named by a reference ({"shape": "Name", ...}), or NULL. */
@@ -418,22 +400,22 @@ static int integer_text(const char *v)
 }
 
 /* A scalar from its text, typed by `k` (NULL only when out of memory). */
-static cJSON *dec_scalar(enum kind k, const char *v)
+static cJSON *dec_scalar(enum model_kind k, const char *v)
 {
     double n;
     switch (k) {
-    case K_INTEGER:
-    case K_LONG:
+    case MK_INTEGER:
+    case MK_LONG:
         if (integer_text(v) && parse_number(v, &n)) return cJSON_CreateNumber(n);
         break;
-    case K_DOUBLE:
+    case MK_DOUBLE:
         if (parse_number(v, &n)) return cJSON_CreateNumber(n);
         break;
-    case K_BOOL:
+    case MK_BOOL:
         if (strcasecmp(v, "true") == 0) return cJSON_CreateTrue();
         if (strcasecmp(v, "false") == 0) return cJSON_CreateFalse();
         break;
-    case K_TIMESTAMP:
+    case MK_TIMESTAMP:
         if (parse_number(v, &n) || parse_iso8601(v, &n)) return cJSON_CreateNumber(n);
         break;
     default:
@@ -664,7 +646,7 @@ static int dec_node(struct dec *d, strbuf *key, const cJSON *ref, const cJSON *s
                     cJSON **out)
 {
     if (!shape) return SM_OK;
-    enum kind k = shape_kind(shape);
+    enum model_kind k = model_kind(shape);
     const char *own = lookup(d->f, key->p);
 
     if (!is_container(k)) {
@@ -678,15 +660,15 @@ static int dec_node(struct dec *d, strbuf *key, const cJSON *ref, const cJSON *s
             return fail(d->err, d->errlen, "Parameter '%.200s' is nested more than %d levels deep",
                         key->p, QUERY_MAX_DEPTH);
     } else {
-        int rc = k == K_STRUCT ? dec_struct(d, key, shape, depth, 0, out)
-                 : k == K_LIST ? dec_list(d, key, ref, shape, depth, out)
-                               : dec_map(d, key, ref, shape, depth, out);
+        int rc = k == MK_STRUCT ? dec_struct(d, key, shape, depth, 0, out)
+                 : k == MK_LIST ? dec_list(d, key, ref, shape, depth, out)
+                                : dec_map(d, key, ref, shape, depth, out);
         if (rc != SM_OK || *out) return rc;
     }
     if (!own) return SM_OK;
-    if (!*own && k == K_LIST)
+    if (!*own && k == MK_LIST)
         *out = cJSON_CreateArray();
-    else if (!*own && k == K_MAP)
+    else if (!*own && k == MK_MAP)
         *out = cJSON_CreateObject();
     else
         *out = cJSON_CreateString(own); /* the wrong type: validation reports it */
@@ -708,7 +690,7 @@ int query_decode(const sm_model *m, const char *shape, const char *body, size_t 
     sb_putn(&key, "", 0);
     if (key.oom)
         rc = SM_ENOMEM;
-    else if (s && shape_kind(s) == K_STRUCT)
+    else if (s && model_kind(s) == MK_STRUCT)
         rc = dec_struct(&d, &key, s, 0, 1, out);
     else if (!(*out = cJSON_CreateObject()))
         rc = SM_ENOMEM;
@@ -905,13 +887,13 @@ static void put_time_text(strbuf *b, const char *s)
 }
 
 /* Can `v` be rendered as a value of kind `k`? (Never null: the callers skip it.) */
-static int fits(enum kind k, const cJSON *v)
+static int fits(enum model_kind k, const cJSON *v)
 {
     switch (k) {
-    case K_STRUCT:
-    case K_MAP:
+    case MK_STRUCT:
+    case MK_MAP:
         return cJSON_IsObject(v);
-    case K_LIST:
+    case MK_LIST:
         return cJSON_IsArray(v);
     default:
         return cJSON_IsNumber(v) || cJSON_IsBool(v) ||
@@ -919,20 +901,20 @@ static int fits(enum kind k, const cJSON *v)
     }
 }
 
-static void enc_scalar(strbuf *b, enum kind k, const cJSON *v)
+static void enc_scalar(strbuf *b, enum model_kind k, const cJSON *v)
 {
     if (cJSON_IsBool(v)) {
         sb_puts(b, cJSON_IsTrue(v) ? "true" : "false");
     } else if (cJSON_IsNumber(v)) {
-        if (k == K_TIMESTAMP)
+        if (k == MK_TIMESTAMP)
             put_time(b, v->valuedouble);
-        else if (k == K_BOOL)
+        else if (k == MK_BOOL)
             sb_puts(b, v->valuedouble != 0 ? "true" : "false");
-        else if (k == K_INTEGER || k == K_LONG)
+        else if (k == MK_INTEGER || k == MK_LONG)
             put_integer(b, v->valuedouble);
         else
             put_double(b, v->valuedouble);
-    } else if (k == K_TIMESTAMP) {
+    } else if (k == MK_TIMESTAMP) {
         put_time_text(b, v->valuestring);
     } else {
         put_escaped(b, v->valuestring); /* strings, and Raw numbers verbatim */
@@ -960,7 +942,7 @@ static void close_tag(strbuf *b, const char *name)
 static const char *member_name(const sm_model *m, const cJSON *ref, const char *name)
 {
     const cJSON *shape = ref_shape(m, ref);
-    if (shape_kind(shape) == K_LIST && flattened(shape, ref)) {
+    if (model_kind(shape) == MK_LIST && flattened(shape, ref)) {
         const char *lm = attr(cJSON_GetObjectItemCaseSensitive(shape, "member"), "locationName");
         if (lm) return lm;
     }
@@ -998,11 +980,11 @@ static void enc_element(const sm_model *m, strbuf *b, const char *name, const cJ
                         const cJSON *shape, const cJSON *v, int depth)
 {
     if (!shape || depth > QUERY_MAX_DEPTH) return;
-    enum kind k = shape_kind(shape);
+    enum model_kind k = model_kind(shape);
     const cJSON *e;
     if (!fits(k, v)) return;
 
-    if (k == K_LIST) {
+    if (k == MK_LIST) {
         const cJSON *mref = cJSON_GetObjectItemCaseSensitive(shape, "member");
         const cJSON *mshape = ref_shape(m, mref);
         const char *mname = attr(mref, "locationName");
@@ -1014,7 +996,7 @@ static void enc_element(const sm_model *m, strbuf *b, const char *name, const cJ
             enc_element(m, b, flat ? name : mname ? mname : "member", mref, mshape, e, depth + 1);
         }
         if (!flat) close_tag(b, name);
-    } else if (k == K_MAP) {
+    } else if (k == MK_MAP) {
         int flat = flattened(shape, ref);
         if (!flat) open_tag(b, name);
         cJSON_ArrayForEach(e, v)
@@ -1027,7 +1009,7 @@ static void enc_element(const sm_model *m, strbuf *b, const char *name, const cJ
         if (!flat) close_tag(b, name);
     } else {
         open_tag(b, name);
-        if (k == K_STRUCT)
+        if (k == MK_STRUCT)
             enc_members(m, b, shape, v, depth);
         else
             enc_scalar(b, k, v);
@@ -1051,7 +1033,7 @@ char *query_encode(const sm_model *m, const char *op, const cJSON *out, const ch
     }
     sb_putc(&b, '>');
     if (wrapper) open_tag(&b, wrapper);
-    if (shape && shape_kind(shape) == K_STRUCT && cJSON_IsObject(out))
+    if (shape && model_kind(shape) == MK_STRUCT && cJSON_IsObject(out))
         enc_members(m, &b, shape, out, 0);
     if (wrapper) close_tag(&b, wrapper);
     sb_puts(&b, "<ResponseMetadata><RequestId>");

@@ -56,8 +56,6 @@
 #define VAL_MAX_DEPTH 32
 #define VAL_TEXT_CAP 65536
 
-enum kind { K_STRUCT, K_LIST, K_MAP, K_STRING, K_INTEGER, K_LONG, K_BOOL, K_DOUBLE, K_TIMESTAMP };
-
 /* Failed (or present) constraints of one value, as a bit set. */
 enum {
     F_PATTERN = 1,
@@ -154,22 +152,6 @@ __attribute__((format(printf, 2, 3))) static int fatal(struct walk *w, const cha
 
 /* ---- model access ---- */
 
-static enum kind shape_kind(const cJSON *shape)
-{
-    static const struct {
-        const char *name;
-        enum kind kind;
-    } kinds[] = {{"structure", K_STRUCT}, {"list", K_LIST},          {"map", K_MAP},
-                 {"string", K_STRING},    {"blob", K_STRING},        {"integer", K_INTEGER},
-                 {"long", K_LONG},        {"boolean", K_BOOL},       {"float", K_DOUBLE},
-                 {"double", K_DOUBLE},    {"timestamp", K_TIMESTAMP}};
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(shape, "type");
-    if (cJSON_IsString(t))
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-            if (strcmp(t->valuestring, kinds[i].name) == 0) return kinds[i].kind;
-    return K_STRING; /* model_load() refuses unknown types; never reached */
-}
-
 /* The shape name in holder[key].shape ("member", "key", "value", or a member name). */
 static const char *ref_name(const cJSON *holder, const char *key)
 {
@@ -189,9 +171,9 @@ static int is_required(const cJSON *shape, const char *member)
     return 0;
 }
 
-static int is_scalar(enum kind k)
+static int is_scalar(enum model_kind k)
 {
-    return k != K_STRUCT && k != K_LIST && k != K_MAP;
+    return k != MK_STRUCT && k != MK_LIST && k != MK_MAP;
 }
 
 /* ---- UTF-8 ---- */
@@ -272,7 +254,7 @@ static void render(const sm_model *m, strbuf *b, const char *sname, const cJSON 
     } else if (cJSON_IsBool(v)) {
         sb_puts(b, cJSON_IsTrue(v) ? "true" : "false");
     } else if (cJSON_IsArray(v)) {
-        const char *elem = shape && shape_kind(shape) == K_LIST ? ref_name(shape, "member") : NULL;
+        const char *elem = shape && model_kind(shape) == MK_LIST ? ref_name(shape, "member") : NULL;
         sb_putn(b, "[", 1);
         cJSON_ArrayForEach(e, v)
         {
@@ -282,10 +264,10 @@ static void render(const sm_model *m, strbuf *b, const char *sname, const cJSON 
         }
         sb_putn(b, "]", 1);
     } else if (cJSON_IsObject(v)) {
-        enum kind k = shape ? shape_kind(shape) : K_MAP;
+        enum model_kind k = shape ? model_kind(shape) : MK_MAP;
         const cJSON *members =
-            k == K_STRUCT ? cJSON_GetObjectItemCaseSensitive(shape, "members") : NULL;
-        const char *vname = k == K_MAP && shape ? ref_name(shape, "value") : NULL;
+            k == MK_STRUCT ? cJSON_GetObjectItemCaseSensitive(shape, "members") : NULL;
+        const char *vname = k == MK_MAP && shape ? ref_name(shape, "value") : NULL;
         sb_putn(b, "{", 1);
         if (members) { /* a structure prints its known members, in model order */
             const cJSON *mem;
@@ -384,16 +366,16 @@ static void rule_text(strbuf *b, const cJSON *shape, int flag)
 }
 
 /* The constraints `shape` has (whether or not a value fails them). */
-static int constraints_of(const cJSON *shape, enum kind k)
+static int constraints_of(const cJSON *shape, enum model_kind k)
 {
     int f = 0;
     double n;
     if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(shape, "pattern"))) f |= F_PATTERN;
     if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(shape, "enum"))) f |= F_ENUM;
-    if (k == K_STRING || k == K_LIST || k == K_MAP) {
+    if (k == MK_STRING || k == MK_LIST || k == MK_MAP) {
         f |= shape_int(shape, "max", &n) ? F_LENMAX : 0;
         f |= shape_int(shape, "min", &n) ? F_LENMIN : 0;
-    } else if (k == K_INTEGER || k == K_LONG || k == K_DOUBLE) {
+    } else if (k == MK_INTEGER || k == MK_LONG || k == MK_DOUBLE) {
         f |= shape_int(shape, "max", &n) ? F_VALMAX : 0;
         f |= shape_int(shape, "min", &n) ? F_VALMIN : 0;
     }
@@ -413,7 +395,7 @@ static int in_enum(const cJSON *shape, const char *s)
 /* Failed constraints of a string (already known to be valid UTF-8); -1 on allocation failure. */
 static int string_failures(const sm_model *m, const char *sname, const cJSON *shape, const char *s)
 {
-    int f = 0, have = constraints_of(shape, K_STRING);
+    int f = 0, have = constraints_of(shape, MK_STRING);
     double n;
     if (have & F_PATTERN) {
         int r = model_pattern_match(m, sname, s);
@@ -428,24 +410,24 @@ static int string_failures(const sm_model *m, const char *sname, const cJSON *sh
 }
 
 /* Failed constraints of a value whose JSON type is already right; -1 on allocation failure. */
-static int failures(const sm_model *m, const char *sname, const cJSON *shape, enum kind k,
+static int failures(const sm_model *m, const char *sname, const cJSON *shape, enum model_kind k,
                     const cJSON *v)
 {
     double n;
     int f = 0;
     switch (k) {
-    case K_STRING:
+    case MK_STRING:
         return string_failures(m, sname, shape, v->valuestring);
-    case K_LIST:
-    case K_MAP: {
+    case MK_LIST:
+    case MK_MAP: {
         int count = cJSON_GetArraySize(v);
         if (shape_int(shape, "max", &n) && (double)count > n) f |= F_LENMAX;
         if (shape_int(shape, "min", &n) && (double)count < n) f |= F_LENMIN;
         return f;
     }
-    case K_INTEGER:
-    case K_LONG:
-    case K_DOUBLE:
+    case MK_INTEGER:
+    case MK_LONG:
+    case MK_DOUBLE:
         if (shape_int(shape, "max", &n) && v->valuedouble > n) f |= F_VALMAX;
         if (shape_int(shape, "min", &n) && v->valuedouble < n) f |= F_VALMIN;
         return f;
@@ -466,7 +448,8 @@ static void emit_rules(struct walk *w, const char *sname, const cJSON *shape, co
 
 /* One item at the collection's path listing every constraint of the element shape. */
 static void emit_bracket(struct walk *w, const char *coll_name, const cJSON *coll,
-                         const char *prefix, const cJSON *elem_shape, enum kind ek, int had_null)
+                         const char *prefix, const cJSON *elem_shape, enum model_kind ek,
+                         int had_null)
 {
     static const int order[] = {F_LENMAX, F_LENMIN, F_VALMAX, F_VALMIN, F_PATTERN, F_ENUM};
     int have = constraints_of(elem_shape, ek), first = 1;
@@ -498,31 +481,31 @@ static const char *json_kind(const cJSON *v)
     return "an unknown value";
 }
 
-static const char *expected(enum kind k, int output)
+static const char *expected(enum model_kind k, int output)
 {
     switch (k) {
-    case K_STRUCT:
-    case K_MAP:
+    case MK_STRUCT:
+    case MK_MAP:
         return "an object";
-    case K_LIST:
+    case MK_LIST:
         return "an array";
-    case K_STRING:
+    case MK_STRING:
         return "a string";
-    case K_INTEGER:
-    case K_LONG:
+    case MK_INTEGER:
+    case MK_LONG:
         return "an integer";
-    case K_BOOL:
+    case MK_BOOL:
         return "a boolean";
-    case K_DOUBLE:
+    case MK_DOUBLE:
         return "a number";
-    case K_TIMESTAMP:
+    case MK_TIMESTAMP:
         return output ? "a timestamp (epoch seconds as a JSON number)"
                       : "a timestamp (epoch seconds as a number or numeric string)";
     }
     return "a value";
 }
 
-static int type_error(struct walk *w, enum kind k, const char *got)
+static int type_error(struct walk *w, enum model_kind k, const char *got)
 {
     if (w->output) return fatal(w, "expected %s, got %s", expected(k, 1), got);
     if (!w->path.len) return fatal(w, "Expected a JSON object as the request body, got %s", got);
@@ -539,46 +522,46 @@ static int numeric_string(const char *s)
 }
 
 /* Is `v` (not null) of the JSON type shape kind `k` needs? Sets the fatal message if not. */
-static int check_type(struct walk *w, enum kind k, const cJSON *v)
+static int check_type(struct walk *w, enum model_kind k, const cJSON *v)
 {
     int ok = 0;
     const char *got = json_kind(v);
     switch (k) {
-    case K_STRUCT:
-    case K_MAP:
+    case MK_STRUCT:
+    case MK_MAP:
         ok = cJSON_IsObject(v);
         break;
-    case K_LIST:
+    case MK_LIST:
         ok = cJSON_IsArray(v);
         break;
-    case K_STRING:
+    case MK_STRING:
         ok = cJSON_IsString(v);
         break;
-    case K_BOOL:
+    case MK_BOOL:
         ok = cJSON_IsBool(v);
         break;
-    case K_INTEGER:
-    case K_LONG:
+    case MK_INTEGER:
+    case MK_LONG:
         ok = cJSON_IsNumber(v);
         if (ok) {
             double d = v->valuedouble;
-            double lo = k == K_INTEGER ? (double)INT32_MIN : -9223372036854775808.0;
-            double hi = k == K_INTEGER ? (double)INT32_MAX : 9223372036854775807.0;
-            if (!isfinite(d) || d < lo || d > hi || (k == K_LONG && d >= 9223372036854775808.0)) {
+            double lo = k == MK_INTEGER ? (double)INT32_MIN : -9223372036854775808.0;
+            double hi = k == MK_INTEGER ? (double)INT32_MAX : 9223372036854775807.0;
+            if (!isfinite(d) || d < lo || d > hi || (k == MK_LONG && d >= 9223372036854775808.0)) {
                 ok = 0;
-                got = k == K_INTEGER ? "a number out of the 32-bit integer range"
-                                     : "a number out of the 64-bit integer range";
+                got = k == MK_INTEGER ? "a number out of the 32-bit integer range"
+                                      : "a number out of the 64-bit integer range";
             } else if (d != floor(d)) {
                 ok = 0;
                 got = "a fractional number";
             }
         }
         break;
-    case K_DOUBLE:
+    case MK_DOUBLE:
         ok = cJSON_IsNumber(v) && isfinite(v->valuedouble);
         if (cJSON_IsNumber(v) && !ok) got = "a number that is not finite";
         break;
-    case K_TIMESTAMP:
+    case MK_TIMESTAMP:
         ok = cJSON_IsNumber(v) && isfinite(v->valuedouble);
         if (cJSON_IsNumber(v) && !ok) got = "a number that is not finite";
         if (!w->output && cJSON_IsString(v)) {
@@ -588,7 +571,7 @@ static int check_type(struct walk *w, enum kind k, const cJSON *v)
         break;
     }
     if (!ok) return type_error(w, k, got);
-    if (k == K_STRING && utf8_count(v->valuestring) < 0)
+    if (k == MK_STRING && utf8_count(v->valuestring) < 0)
         return w->output ? fatal(w, "the string is not valid UTF-8")
                          : fatal(w, "Invalid UTF-8 in the string at '%s'", w->path.p);
     return 0;
@@ -599,11 +582,12 @@ static int check_type(struct walk *w, enum kind k, const cJSON *v)
 static int walk(struct walk *w, const char *sname, const cJSON *v, int depth);
 
 /* A scalar member of a structure (type already checked). */
-static int check_scalar(struct walk *w, const char *sname, const cJSON *shape, enum kind k,
+static int check_scalar(struct walk *w, const char *sname, const cJSON *shape, enum model_kind k,
                         const cJSON *v)
 {
     if (w->output) {
-        if (k == K_STRING && (constraints_of(shape, k) & F_ENUM) && !in_enum(shape, v->valuestring))
+        if (k == MK_STRING && (constraints_of(shape, k) & F_ENUM) &&
+            !in_enum(shape, v->valuestring))
             return fatal(w, "'%s' is not a value of the enum %s", v->valuestring, sname);
         return 0;
     }
@@ -624,7 +608,7 @@ static int check_scalar(struct walk *w, const char *sname, const cJSON *shape, e
 static int walk_element(struct walk *w, const char *ename, const cJSON *eshape, const cJSON *e,
                         int depth, int *bad, int *had_null)
 {
-    enum kind ek = shape_kind(eshape);
+    enum model_kind ek = model_kind(eshape);
     if (cJSON_IsNull(e)) {
         if (w->output) return fatal(w, "null is not allowed");
         if (is_scalar(ek)) {
@@ -688,7 +672,7 @@ static int walk_list(struct walk *w, const char *sname, const cJSON *shape, cons
     const cJSON *e;
     int i = 0, bad = 0, had_null = 0;
 
-    if (!w->output) emit_rules(w, sname, shape, v, failures(w->m, sname, shape, K_LIST, v));
+    if (!w->output) emit_rules(w, sname, shape, v, failures(w->m, sname, shape, MK_LIST, v));
     cJSON_ArrayForEach(e, v)
     {
         size_t mark = path_index(w, i++);
@@ -697,7 +681,7 @@ static int walk_list(struct walk *w, const char *sname, const cJSON *shape, cons
         if (stopped(w)) return 1;
     }
     if (bad || had_null)
-        emit_bracket(w, sname, v, "Member must satisfy constraint: ", eshape, shape_kind(eshape),
+        emit_bracket(w, sname, v, "Member must satisfy constraint: ", eshape, model_kind(eshape),
                      had_null);
     return stopped(w);
 }
@@ -710,7 +694,7 @@ static int walk_map(struct walk *w, const char *sname, const cJSON *shape, const
     const cJSON *e;
     int kbad = 0, vbad = 0, had_null = 0;
 
-    if (!w->output) emit_rules(w, sname, shape, v, failures(w->m, sname, shape, K_MAP, v));
+    if (!w->output) emit_rules(w, sname, shape, v, failures(w->m, sname, shape, MK_MAP, v));
     cJSON_ArrayForEach(e, v)
     {
         const char *key = e->string ? e->string : "";
@@ -721,7 +705,7 @@ static int walk_map(struct walk *w, const char *sname, const cJSON *shape, const
             else
                 fatal(w, "Invalid UTF-8 in a key of the map at '%.*s'", (int)mark, w->path.p);
         } else if (w->output) {
-            if ((constraints_of(kshape, K_STRING) & F_ENUM) && !in_enum(kshape, key))
+            if ((constraints_of(kshape, MK_STRING) & F_ENUM) && !in_enum(kshape, key))
                 fatal(w, "the key is not a value of the enum %s", kname);
         } else {
             int f = string_failures(w->m, kname, kshape, key);
@@ -734,9 +718,9 @@ static int walk_map(struct walk *w, const char *sname, const cJSON *shape, const
         path_reset(w, mark);
         if (stopped(w)) return 1;
     }
-    if (kbad) emit_bracket(w, sname, v, "Map keys must satisfy constraint: ", kshape, K_STRING, 0);
+    if (kbad) emit_bracket(w, sname, v, "Map keys must satisfy constraint: ", kshape, MK_STRING, 0);
     if (vbad || had_null)
-        emit_bracket(w, sname, v, "Map value must satisfy constraint: ", vshape, shape_kind(vshape),
+        emit_bracket(w, sname, v, "Map value must satisfy constraint: ", vshape, model_kind(vshape),
                      had_null);
     return stopped(w);
 }
@@ -750,14 +734,14 @@ static int walk(struct walk *w, const char *sname, const cJSON *v, int depth)
         return w->output
                    ? fatal(w, "nested deeper than %d levels", VAL_MAX_DEPTH)
                    : fatal(w, "Nested deeper than %d levels at '%s'", VAL_MAX_DEPTH, w->path.p);
-    enum kind k = shape_kind(shape);
+    enum model_kind k = model_kind(shape);
     if (check_type(w, k, v)) return 1;
     switch (k) {
-    case K_STRUCT:
+    case MK_STRUCT:
         return walk_struct(w, shape, v, depth);
-    case K_LIST:
+    case MK_LIST:
         return walk_list(w, sname, shape, v, depth);
-    case K_MAP:
+    case MK_MAP:
         return walk_map(w, sname, shape, v, depth);
     default:
         return check_scalar(w, sname, shape, k, v);
@@ -775,10 +759,10 @@ static void walk_free(struct walk *w)
 static int walk_top(struct walk *w, const char *shape_name, const cJSON *v)
 {
     const cJSON *shape = model_shape(w->m, shape_name);
-    if (!shape || shape_kind(shape) != K_STRUCT) return SM_EINVAL;
+    if (!shape || model_kind(shape) != MK_STRUCT) return SM_EINVAL;
     sb_putn(&w->path, "", 0); /* path.p is never NULL from here on */
     if (!v || !cJSON_IsObject(v))
-        type_error(w, K_STRUCT, json_kind(v));
+        type_error(w, MK_STRUCT, json_kind(v));
     else
         walk(w, shape_name, v, 0);
     return oom(w) ? SM_ENOMEM : 0;
