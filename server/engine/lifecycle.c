@@ -18,7 +18,8 @@
  *   - Exactly one END mark, and it is the last one, unless the plan was truncated (see
  *     "Bounds" below); nothing follows an END.
  *   - A plan never holds more than LC_MAX_MARKS marks nor more than LC_MAX_TRANSITIONS entries
- *     (ENTER + END marks), even after lc_eval adds the two marks of a stop.
+ *     (ENTER + END marks), even after lc_eval adds the three marks of a stop (two of them
+ *     entries).
  *
  * The state machine, as "primary: secondary" (TrainingJobStatus: SecondaryStatus). Every arrow
  * is a mark of the plan; its letter names the rule and the function that places it (below).
@@ -45,9 +46,12 @@
  *  (c) retryable failure with retries left    -> Restarting, then the
  *                                                first Starting step    gen_attempts()
  *  (d) failure, no retry left                 -> Failed                 gen_attempts()
- *  (e) StopTrainingJob at S while InProgress  -> Stopping at S          seq_init()   (lc_eval)
+ *  (e) StopTrainingJob at S while InProgress  -> TrainingJobStatus Stopping at S; the
+ *                                                step keeps its entry until
+ *                                                S + stop_delay_ms / 2, then
+ *                                                Stopping               seq_init()   (lc_eval)
  *  (f) the earliest deadline, while InProgress -> Stopping at it        plan_cut()
- *  (g) stop_delay_ms after Stopping           -> Stopped after (e); MaxRuntimeExceeded or
+ *  (g) stop_delay_ms after S or the deadline  -> Stopped after (e); MaxRuntimeExceeded or
  *                                                MaxWaitTimeExceeded after (f)
  *                                                                       seq_init(), plan_cut()
  *  gen_attempts() and plan_cut() run in lc_plan_build(); seq_init() in lc_eval().
@@ -60,7 +64,8 @@
  *               absent. TrainingStartTime present iff a training-phase entry (Downloading,
  *               DownloadingTrainingImage, Training, Uploading) has begun; the first one counts,
  *               through interruptions and retries. The last entry has no EndTime.
- *   Stopping    as InProgress; the last entry is Stopping, without EndTime.
+ *   Stopping    as InProgress; the last entry, without EndTime, is the step the job was in
+ *               (after a stop, for the first half of the stop delay), else Stopping.
  *   Completed,  every entry has an EndTime; the last entry's EndTime == StartTime ==
  *   Failed,     TrainingEndTime == LastModifiedTime. Training/BillableTimeInSeconds present iff
  *   Stopped     TrainingStartTime is. FailureReason present iff Failed. Nothing but the warm
@@ -498,11 +503,11 @@ int lc_plan_build(const lc_scenario *sc, const lc_params *p, lc_plan *out)
 
 /* ---- evaluation ----------------------------------------------------------------------- */
 
-/* The plan's marks as cut by a stop: base[0..nbase) then up to two marks of our own. */
+/* The plan's marks as cut by a stop: base[0..nbase) then up to three marks of our own. */
 typedef struct seq {
     const lc_mark *base;
     int nbase;
-    lc_mark extra[2];
+    lc_mark extra[3];
     int nextra;
 } seq;
 
@@ -519,7 +524,12 @@ static const lc_mark *seq_get(const seq *s, int i)
 /* Rule (e). A stop at S counts when the plan is InProgress at S (a stop before creation, or
  * when the job is already Stopping or ended, changes nothing). The earliest such stop wins;
  * the plan is InProgress over one interval, so later stops fall outside it. Everything
- * visible at S stays; the step current at S ends at S. */
+ * visible at S stays. TrainingJobStatus turns Stopping at S, while SecondaryStatus still
+ * names the step in progress, as a real Describe right after StopTrainingJob shows (spec
+ * §2.4, ACK test data): the service acknowledges the stop before the job's own workflow
+ * moves. (inferred) The step's entry ends, and Stopping begins, half the stop delay later;
+ * Stopped follows at S + stop delay. The deadlines (plan_cut) have no such lag: the workflow
+ * stops the job itself. */
 static void seq_init(seq *s, const lc_plan *plan, const lc_event *ev, int nev)
 {
     s->base = plan->marks;
@@ -533,17 +543,23 @@ static void seq_init(seq *s, const lc_plan *plan, const lc_event *ev, int nev)
     }
     if (stop == NEVER) return;
     s->nbase = marks_upto(plan, stop);
+    const lc_mark *cur = &plan->marks[s->nbase - 1]; /* nbase > 0: InProgress at the stop */
     s->extra[0] = (lc_mark){.at_ms = stop,
+                            .kind = LC_MARK_PRIMARY,
+                            .primary = LC_STOPPING,
+                            .status = cur->status,
+                            .message = cur->message};
+    s->extra[1] = (lc_mark){.at_ms = sat_add(stop, plan->scenario.stop_delay_ms / 2),
                             .kind = LC_MARK_ENTER,
                             .primary = LC_STOPPING,
                             .status = LC_S_STOPPING,
                             .message = MSG_STOPPING};
-    s->extra[1] = (lc_mark){.at_ms = sat_add(stop, plan->scenario.stop_delay_ms),
+    s->extra[2] = (lc_mark){.at_ms = sat_add(stop, plan->scenario.stop_delay_ms),
                             .kind = LC_MARK_END,
                             .primary = LC_STOPPED,
                             .status = LC_S_STOPPED,
                             .message = MSG_STOPPED};
-    s->nextra = 2;
+    s->nextra = 3;
 }
 
 /* When the warm pool of a job that completed at `end` expires. The keep-alive is measured
@@ -654,14 +670,15 @@ void lc_eval(const lc_plan *plan, const lc_event *ev, int nev, int64_t t, lc_vie
     int i = 0;
     for (; i < n && seq_get(&s, i)->at_ms <= t; i++) {
         const lc_mark *m = seq_get(&s, i);
+        out->primary = m->primary;
+        out->last_modified_ms = m->at_ms;
+        if (m->kind == LC_MARK_PRIMARY) continue; /* the entry and SecondaryStatus stay */
         if (m->kind == LC_MARK_MESSAGE) {
             if (out->ntrans > 0) out->trans[out->ntrans - 1].message = m->message;
         } else {
             view_enter(out, m);
         }
-        out->primary = m->primary;
         out->secondary = m->status;
-        out->last_modified_ms = m->at_ms;
         if (m->kind == LC_MARK_ENTER && out->training_start_ms < 0 && is_training_phase(m->status))
             out->training_start_ms = m->at_ms;
         if (m->kind == LC_MARK_END) {

@@ -144,7 +144,8 @@ const lc_scenario *lc_scenario_success(void);
 typedef enum lc_mark_kind {
     LC_MARK_ENTER = 1,   /* a new SecondaryStatusTransitions entry begins (status, message) */
     LC_MARK_MESSAGE = 2, /* the current entry's StatusMessage changes in place */
-    LC_MARK_END = 3      /* terminal entry (Completed, Failed): EndTime == StartTime */
+    LC_MARK_END = 3,     /* terminal entry (Completed, Failed): EndTime == StartTime */
+    LC_MARK_PRIMARY = 4  /* only TrainingJobStatus changes (a stop): the entry stays as it is */
 } lc_mark_kind;
 
 typedef struct lc_mark {

@@ -230,8 +230,8 @@ JOB3="cli-stop-$$"
 sm create-training-job --cli-input-json "$(job_json "$JOB3")" >/dev/null 2>"$WORK/err" || fail "create $JOB3" "$(cat "$WORK/err")"
 if sm stop-training-job --training-job-name "$JOB3" 2>"$WORK/err" >/dev/null &&
     OUT="$(sm describe-training-job --training-job-name "$JOB3" 2>>"$WORK/err")" &&
-    [ "$(jget "$OUT" 'd["TrainingJobStatus"] + "/" + d["SecondaryStatus"]')" = "Stopping/Stopping" ]; then
-    pass "stop-training-job: Stopping at once"
+    [ "$(jget "$OUT" 'd["TrainingJobStatus"] + "/" + d["SecondaryStatus"]')" = "Stopping/Starting" ]; then
+    pass "stop-training-job: Stopping at once, the step in progress still shown"
 else
     fail "stop-training-job" "${OUT:-} $(cat "$WORK/err")"
 fi

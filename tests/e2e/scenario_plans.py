@@ -145,10 +145,22 @@ SPOT_SAVINGS = {"spot-interrupted": 70, "spot-max-wait": 70}
 
 # ------------------------------------------------------------------------------ timelines
 def with_stop(changes, stop_at, delay=2):
-    """The timeline of a job stopped (StopTrainingJob) at offset stop_at while InProgress."""
+    """The timeline of a job stopped (StopTrainingJob) at offset stop_at while InProgress:
+    TrainingJobStatus turns Stopping at once, written (stop_at, None, None), while the step in
+    progress keeps its entry (spec §2.4); the Stopping entry begins half the stop delay later,
+    Stopped the stop delay after the stop."""
     kept = [c for c in changes if c[0] <= stop_at]
     assert kept and primary_of(kept[-1][1]) == "InProgress", "the stop must fall while InProgress"
-    return kept + [(stop_at, "Stopping", MSG_STOPPING), (stop_at + delay, "Stopped", MSG_STOPPED)]
+    return kept + [(stop_at, None, None), (stop_at + delay / 2, "Stopping", MSG_STOPPING),
+                   (stop_at + delay, "Stopped", MSG_STOPPED)]
+
+
+def status_at(changes, t):
+    """(TrainingJobStatus, SecondaryStatus) at offset t."""
+    seen = visible(changes, t)
+    secondary = [c[1] for c in seen if c[1] is not None][-1]
+    stopping = any(c[1] is None for c in seen) and primary_of(secondary) == "InProgress"
+    return ("Stopping" if stopping else primary_of(secondary)), secondary
 
 
 def visible(changes, t):
@@ -161,6 +173,8 @@ def entries(changes, t=None):
     Status, StartTime (offset), EndTime (offset or None), StatusMessage."""
     out = []
     for at, status, msg in (changes if t is None else visible(changes, t)):
+        if status is None:  # TrainingJobStatus alone changes (a stop): the entry stays
+            continue
         if out and out[-1]["Status"] == status and out[-1]["EndTime"] is None:
             out[-1]["StatusMessage"] = msg
             continue
@@ -218,7 +232,9 @@ def check_fields(d):
     status, secondary = d["TrainingJobStatus"], d["SecondaryStatus"]
     if secondary != tr[-1]["Status"]:
         p.append(f"SecondaryStatus {secondary} != last transition {tr[-1]['Status']}")
-    if primary_of(secondary) != status:
+    if primary_of(secondary) != status and not (status == "Stopping"
+                                                and primary_of(secondary) == "InProgress"):
+        # (right after StopTrainingJob, Stopping goes with the step in progress)
         p.append(f"TrainingJobStatus {status} does not go with SecondaryStatus {secondary}")
     c = ms(d["CreationTime"])
     if ms(tr[0]["StartTime"]) != c:

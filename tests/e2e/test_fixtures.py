@@ -69,8 +69,7 @@ def region_of(s):
 
 def expected_status(s):
     job, _, changes = s
-    seen = P.visible(changes, job["createdSecondsAgo"])
-    return P.primary_of(seen[-1][1]), seen[-1][1]
+    return P.status_at(changes, job["createdSecondsAgo"])
 
 
 @pytest.fixture(scope="module")

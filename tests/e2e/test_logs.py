@@ -199,7 +199,9 @@ def test_a_stopped_job_shows_sigterm_and_no_success(server, sm, logs, paused):
     name = create_job(sm, unique_name("logs-stop"), "logs-long", metrics=[METRIC_LOSS])
     server.advance(30)  # 25 s into a 100 s Training
     sm.stop_training_job(TrainingJobName=name)
-    stop_ms = ms(server.now())
+    # the container gets SIGTERM when the Stopping entry begins, half the 2 s stop delay after
+    # the call (right after it, SecondaryStatus still says Training)
+    stop_ms = ms(server.now()) + 1000
     server.advance(30)
     d = describe_raw(sm, name)
     assert d["TrainingJobStatus"] == "Stopped"

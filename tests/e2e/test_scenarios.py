@@ -258,9 +258,13 @@ def test_long_running_job_stopped_after_an_hour(server, sm, paused):
     assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("InProgress", "Training")
     sm.stop_training_job(TrainingJobName=name)
     d = describe_raw(sm, name)
+    assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopping", "Training")
+    assert P.check_fields(d) == []
+    server.advance(1)
+    d = describe_raw(sm, name)
     assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopping", "Stopping")
     assert P.check_fields(d) == []
-    server.advance(2)
+    server.advance(1)
     d = describe_raw(sm, name)
     changes = P.with_stop(P.PLANS["long-running"]["changes"], 3600)
     assert P.check_history(d, changes) == []

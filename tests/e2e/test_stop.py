@@ -1,9 +1,11 @@
-"""StopTrainingJob: Stopping at once, Stopped two simulated seconds later; the current step ends
-at the stop time; only InProgress jobs can be stopped."""
+"""StopTrainingJob: TrainingJobStatus Stopping at once (the step in progress keeps its entry for a
+second), SecondaryStatus Stopping a second later, Stopped two simulated seconds after the stop;
+only InProgress jobs can be stopped."""
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from conformance import CHECKER
 from helpers import (FINAL_MESSAGES, MSG_STOPPED, MSG_STOPPING, PHASES, describe_raw, error_of,
                      job_request, ms, unique_name)
 
@@ -29,6 +31,9 @@ def create_and_advance(server, sm, seconds, prefix="stop"):
 @pytest.mark.parametrize("phase,at,message", STOP_POINTS,
                          ids=[f"{p}-at-{s}s" for p, s, _ in STOP_POINTS])
 def test_stop_during_each_phase_goes_stopping_then_stopped(server, sm, paused, phase, at, message):
+    """Right after the stop TrainingJobStatus is Stopping while SecondaryStatus still names the
+    step in progress (a real Describe, spec §2.4); the step's entry ends and Stopping begins a
+    second later (half the stop delay), Stopped two seconds after the stop."""
     name, c = create_and_advance(server, sm, at)
     before = describe_raw(sm, name)
     assert before["SecondaryStatus"] == phase
@@ -37,31 +42,35 @@ def test_stop_during_each_phase_goes_stopping_then_stopped(server, sm, paused, p
 
     phases_before = [p for p, start in PHASES if start <= at][:-1]  # finished before the stop
 
-    def check_history(tr, stopped):
+    def check_history(tr, stopping, stopped):
         statuses = [t["Status"] for t in tr]
-        expected = phases_before + [phase, "Stopping"] + (["Stopped"] if stopped else [])
+        expected = phases_before + [phase] + (["Stopping"] if stopping else []) + \
+            (["Stopped"] if stopped else [])
         assert statuses == expected
         for i, p in enumerate(phases_before):
             assert tr[i]["StatusMessage"] == FINAL_MESSAGES[p]
         cur = tr[len(phases_before)]
         assert cur["StatusMessage"] == message, "the message current at the stop is kept"
-        assert ms(cur["EndTime"]) == s, "the step that was current ends at the stop time"
-        stopping = tr[len(phases_before) + 1]
-        assert ms(stopping["StartTime"]) == s
-        assert stopping["StatusMessage"] == MSG_STOPPING
         for a, b in zip(tr, tr[1:]):
             assert ms(a["EndTime"]) == ms(b["StartTime"])
+        if not stopping:
+            assert "EndTime" not in cur, "the step stays open while the stop is acknowledged"
+            return
+        assert ms(cur["EndTime"]) == s + 1000, "the step ends when Stopping begins"
+        stopping_entry = tr[len(phases_before) + 1]
+        assert ms(stopping_entry["StartTime"]) == s + 1000
+        assert stopping_entry["StatusMessage"] == MSG_STOPPING
         if stopped:
-            assert ms(stopping["EndTime"]) == s + 2000
+            assert ms(stopping_entry["EndTime"]) == s + 2000
             last = tr[-1]
             assert ms(last["StartTime"]) == ms(last["EndTime"]) == s + 2000
             assert last["StatusMessage"] == MSG_STOPPED
         else:
-            assert "EndTime" not in stopping
+            assert "EndTime" not in stopping_entry
 
     d = describe_raw(sm, name)
-    assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopping", "Stopping")
-    check_history(d["SecondaryStatusTransitions"], stopped=False)
+    assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopping", phase)
+    check_history(d["SecondaryStatusTransitions"], stopping=False, stopped=False)
     assert ms(d["LastModifiedTime"]) == s
     assert "TrainingEndTime" not in d
     if at < 3:
@@ -69,14 +78,19 @@ def test_stop_during_each_phase_goes_stopping_then_stopped(server, sm, paused, p
     else:
         assert ms(d["TrainingStartTime"]) == c + 3000
 
-    server.advance(1)
+    server.advance(0.999)  # the step does not move on while the job stops
+    assert describe_raw(sm, name)["SecondaryStatusTransitions"] == d["SecondaryStatusTransitions"]
+
+    server.advance(0.001)
     d = describe_raw(sm, name)
     assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopping", "Stopping")
+    check_history(d["SecondaryStatusTransitions"], stopping=True, stopped=False)
+    assert ms(d["LastModifiedTime"]) == s + 1000
 
     server.advance(1)
     d = describe_raw(sm, name)
     assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopped", "Stopped")
-    check_history(d["SecondaryStatusTransitions"], stopped=True)
+    check_history(d["SecondaryStatusTransitions"], stopping=True, stopped=True)
     assert ms(d["LastModifiedTime"]) == s + 2000
     assert ms(d["TrainingEndTime"]) == s + 2000
     if at < 3:
@@ -88,6 +102,15 @@ def test_stop_during_each_phase_goes_stopping_then_stopped(server, sm, paused, p
     # nothing moves afterwards
     server.advance(60)
     assert describe_raw(sm, name) == d
+
+
+def test_list_shows_stopping_with_the_step_in_progress_right_after_the_stop(server, sm, paused):
+    name, _ = create_and_advance(server, sm, 6, prefix="stoplist")
+    sm.stop_training_job(TrainingJobName=name)
+    sm.list_training_jobs(NameContains=name, StatusEquals="Stopping", MaxResults=100)
+    (s,) = [x for x in CHECKER.raw_body(sm)["TrainingJobSummaries"]
+            if x["TrainingJobName"] == name]
+    assert (s["TrainingJobStatus"], s["SecondaryStatus"]) == ("Stopping", "Training")
 
 
 def test_stop_of_a_completed_job_is_rejected_with_its_status(server, sm, paused):

@@ -583,8 +583,9 @@ static void test_planned_failure_prints_the_final_values_at_the_last_epoch_befor
     assert_int_equal(count(&g_log2.streams[0], "validation:accuracy=0.875"), 0);
     jl_free(&g_log2);
 
-    /* stopped after epoch 5 (at 6000): the log up to the stop is the failing job's */
-    const lc_event stop = {LC_EV_STOP, C0 + 6050, 0};
+    /* stopped after epoch 5 (at 6000): the log up to the stop is the failing job's (a stop
+     * requested at 5050 reaches the container, Stopping, half the stop delay later: 6050) */
+    const lc_event stop = {LC_EV_STOP, C0 + 5050, 0};
     j = job_on(timeline(sc, &p, &stop, 1));
     j->planned_failure_ms = C0 + 7000;
     build(j, AFTER, &g_log2);
@@ -640,7 +641,9 @@ static void test_stop_during_training_prints_sigterm_and_keeps_the_epochs_printe
     (void)s;
     lc_params p = params();
     build(success_job(), AFTER, &g_log2); /* the same job, never stopped */
-    const lc_event stop = {LC_EV_STOP, C0 + 6500, 0};
+    /* requested at 5500; the container gets SIGTERM when Stopping begins, half the stop delay
+     * later (6500) */
+    const lc_event stop = {LC_EV_STOP, C0 + 5500, 0};
     jl_job *j = job_on(timeline(lc_scenario_success(), &p, &stop, 1));
     build(j, AFTER, &g_log);
     const jl_stream *st = only_stream(&g_log);

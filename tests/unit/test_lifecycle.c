@@ -360,42 +360,48 @@ static void test_a_time_before_creation_reads_as_creation(void **state)
 
 /* ---- StopTrainingJob ------------------------------------------------------------------ */
 
-static void test_stop_in_each_phase_ends_the_step_then_stopping_then_stopped(void **state)
+/* A stop at S: TrainingJobStatus Stopping at once while SecondaryStatus still names the step
+ * in progress (a real Describe right after StopTrainingJob, spec §2.4); the step's entry ends
+ * and Stopping begins half the stop delay later; Stopped at S + the stop delay. */
+static void test_stop_in_each_phase_keeps_the_step_then_stopping_then_stopped(void **state)
 {
     (void)state;
-    static const xt starting[] = {{LC_S_STARTING, 0, 1500, M_LAUNCH},
-                                  {LC_S_STOPPING, 1500, 3500, M_STOPPING},
+    static const xt starting[] = {{LC_S_STARTING, 0, 2500, M_LAUNCH},
+                                  {LC_S_STOPPING, 2500, 3500, M_STOPPING},
                                   {LC_S_STOPPED, 3500, 3500, M_STOPPED}};
     static const xt downloading[] = {{LC_S_STARTING, 0, 3000, M_PREP},
-                                     {LC_S_DOWNLOADING, 3000, 4000, M_DOWNLOAD},
-                                     {LC_S_STOPPING, 4000, 6000, M_STOPPING},
+                                     {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
+                                     {LC_S_STOPPING, 5000, 6000, M_STOPPING},
                                      {LC_S_STOPPED, 6000, 6000, M_STOPPED}};
     static const xt training[] = {{LC_S_STARTING, 0, 3000, M_PREP},
                                   {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-                                  {LC_S_TRAINING, 5000, 6500, M_TRAINING},
-                                  {LC_S_STOPPING, 6500, 8500, M_STOPPING},
+                                  {LC_S_TRAINING, 5000, 7500, M_TRAINING},
+                                  {LC_S_STOPPING, 7500, 8500, M_STOPPING},
                                   {LC_S_STOPPED, 8500, 8500, M_STOPPED}};
     static const xt uploading[] = {
         {LC_S_STARTING, 0, 3000, M_PREP},         {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-        {LC_S_TRAINING, 5000, 8000, M_TRAINING},  {LC_S_UPLOADING, 8000, 9000, M_UPLOAD},
-        {LC_S_STOPPING, 9000, 11000, M_STOPPING}, {LC_S_STOPPED, 11000, 11000, M_STOPPED}};
-    /* A stop exactly when a step begins keeps what was visible then (the step, 0 ms long). */
+        {LC_S_TRAINING, 5000, 8000, M_TRAINING},  {LC_S_UPLOADING, 8000, 10000, M_UPLOAD},
+        {LC_S_STOPPING, 10000, 11000, M_STOPPING}, {LC_S_STOPPED, 11000, 11000, M_STOPPED}};
+    /* A stop exactly when a step begins keeps what was visible then (the step, which no longer
+     * moves on: Downloading does not turn into Training while the job stops). */
     static const xt boundary[] = {{LC_S_STARTING, 0, 3000, M_PREP},
-                                  {LC_S_DOWNLOADING, 3000, 3000, M_DOWNLOAD},
-                                  {LC_S_STOPPING, 3000, 5000, M_STOPPING},
+                                  {LC_S_DOWNLOADING, 3000, 4000, M_DOWNLOAD},
+                                  {LC_S_STOPPING, 4000, 5000, M_STOPPING},
                                   {LC_S_STOPPED, 5000, 5000, M_STOPPED}};
     static const struct {
         const char *phase;
         int64_t stop;
+        lc_secondary step;
+        const char *msg;
         const xt *want;
         int n;
         int64_t ts, tt;
     } rows[] = {
-        {"Starting", 1500, starting, NX(starting), ABSENT, ABSENT},
-        {"Downloading", 4000, downloading, NX(downloading), 3000, 3},
-        {"Training", 6500, training, NX(training), 3000, 6},
-        {"Uploading", 9000, uploading, NX(uploading), 3000, 8},
-        {"boundary", 3000, boundary, NX(boundary), 3000, 2},
+        {"Starting", 1500, LC_S_STARTING, M_LAUNCH, starting, NX(starting), ABSENT, ABSENT},
+        {"Downloading", 4000, LC_S_DOWNLOADING, M_DOWNLOAD, downloading, NX(downloading), 3000, 3},
+        {"Training", 6500, LC_S_TRAINING, M_TRAINING, training, NX(training), 3000, 6},
+        {"Uploading", 9000, LC_S_UPLOADING, M_UPLOAD, uploading, NX(uploading), 3000, 8},
+        {"boundary", 3000, LC_S_DOWNLOADING, M_DOWNLOAD, boundary, NX(boundary), 3000, 2},
     };
     lc_params p = params();
     const lc_plan *pl = build(lc_scenario_success(), &p);
@@ -406,14 +412,25 @@ static void test_stop_in_each_phase_ends_the_step_then_stopping_then_stopped(voi
         /* before the stop: as if there were none */
         assert_true(same_view(at(pl, &ev, 1, s - 1, &g_v), at(pl, NULL, 0, s - 1, &g_w)));
         assert_int_equal(g_v.next_change_ms, C0 + s);
-        /* from the stop: Stopping, until stop_delay later */
-        const lc_view *v = at(pl, &ev, 1, s, &g_v);
+        /* from the stop: TrainingJobStatus Stopping; the step's entry, open, as it was */
+        for (int64_t t = s; t <= s + 999; t += 999) {
+            const lc_view *v = at(pl, &ev, 1, t, &g_v);
+            assert_int_equal(v->primary, LC_STOPPING);
+            assert_int_equal(v->secondary, rows[i].step);
+            assert_int_equal(v->trans[v->ntrans - 1].status, rows[i].step);
+            assert_int_equal(v->trans[v->ntrans - 1].end_ms, -1);
+            assert_string_equal(v->trans[v->ntrans - 1].message, rows[i].msg);
+            assert_int_equal(v->last_modified_ms, C0 + s);
+            assert_int_equal(v->training_end_ms, -1);
+            assert_int_equal(v->training_time_s, -1);
+            assert_int_equal(v->next_change_ms, C0 + s + 1000);
+        }
+        /* half the stop delay later: SecondaryStatus Stopping */
+        const lc_view *v = at(pl, &ev, 1, s + 1000, &g_v);
         assert_int_equal(v->primary, LC_STOPPING);
         assert_int_equal(v->secondary, LC_S_STOPPING);
         assert_string_equal(v->trans[v->ntrans - 1].message, M_STOPPING);
-        assert_int_equal(v->last_modified_ms, C0 + s);
-        assert_int_equal(v->training_end_ms, -1);
-        assert_int_equal(v->training_time_s, -1);
+        assert_int_equal(v->last_modified_ms, C0 + s + 1000);
         assert_int_equal(v->next_change_ms, C0 + s + 2000);
         v = at(pl, &ev, 1, s + 1999, &g_v);
         assert_int_equal(v->primary, LC_STOPPING);
@@ -552,7 +569,9 @@ static void test_earliest_of_stop_and_max_runtime_wins(void **s)
     const lc_plan *pl = build(lc_scenario_success(), &p);
     const lc_event stop_first[] = {{LC_EV_STOP, C0 + 6000, 0}};
     assert_int_equal(at(pl, stop_first, 1, 60000, &g_v)->secondary, LC_S_STOPPED);
-    assert_int_equal(off(g_v.trans[3].start_ms), 6000);
+    /* Stopping begins half the stop delay after the stop, Stopped the stop delay after it */
+    assert_int_equal(off(g_v.trans[3].start_ms), 7000);
+    assert_int_equal(off(g_v.training_end_ms), 8000);
     const lc_event stop_during_stopping[] = {{LC_EV_STOP, C0 + 8000, 0}};
     assert_true(
         same_view(at(pl, stop_during_stopping, 1, 60000, &g_v), at(pl, NULL, 0, 60000, &g_w)));
@@ -1266,7 +1285,7 @@ int main(void)
         cmocka_unit_test(test_completed_job_has_chained_end_times_and_equal_terminal_start_and_end),
         cmocka_unit_test(test_fields_are_present_per_phase_as_the_spec_table_says),
         cmocka_unit_test(test_a_time_before_creation_reads_as_creation),
-        cmocka_unit_test(test_stop_in_each_phase_ends_the_step_then_stopping_then_stopped),
+        cmocka_unit_test(test_stop_in_each_phase_keeps_the_step_then_stopping_then_stopped),
         cmocka_unit_test(test_stop_when_ended_or_already_stopping_or_before_creation_is_ignored),
         cmocka_unit_test(test_max_runtime_counts_from_training_start_and_cuts_the_running_step),
         cmocka_unit_test(test_max_runtime_does_not_count_pending_or_starting),

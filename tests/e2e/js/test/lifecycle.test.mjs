@@ -135,7 +135,7 @@ test("update the profiler while InProgress", async () => {
   await sm.setRate(1);
 });
 
-test("stop: Stopping at once, Stopped 2 s later; a second stop is refused", async () => {
+test("stop: Stopping at once (the step in progress still shown), Stopped 2 s later; a second stop is refused", async () => {
   const client = sm.client();
   await sm.pause();
   const name = uniqueName("js-stop");
@@ -146,8 +146,11 @@ test("stop: Stopping at once, Stopped 2 s later; a second stop is refused", asyn
   assert.equal(out.$metadata.httpStatusCode, 200);
   let d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
   assert.equal(d.TrainingJobStatus, "Stopping");
+  assert.equal(d.SecondaryStatus, "Training"); // the step in progress, for a second (spec §2.4)
+  await sm.advance(1);
+  d = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
   assert.equal(d.SecondaryStatus, "Stopping");
-  await sm.advance(2.5);
+  await sm.advance(1.5);
   const result = await waitUntilTrainingJobCompletedOrStopped(
     { client, minDelay: 1, maxWaitTime: 30 }, { TrainingJobName: name });
   assert.equal(result.reason.TrainingJobStatus, "Stopped");
