@@ -6,6 +6,8 @@
  *     service ("SageMaker", "Logs_20140328"), the content type must be the one it speaks;
  *   - awsQuery: a POST form body `Action=<Operation>&Version=<date>`; the service is the one
  *     named by the SigV4 credential scope when it speaks awsQuery, else the one of Version;
+ *   - smithy-rpc-v2-cbor: `POST /service/<prefix>/operation/<Operation>` with the header
+ *     `smithy-protocol: rpc-v2-cbor`; the prefix names the service as for awsJson;
  *   - anything else (a REST call such as S3's GET /bucket/key) is not served, and says so in
  *     the REST-XML error shape those clients read.
  * Then, in Coral's order: body size, decoding (JSON or form), SigV4 with the service's signing
@@ -23,6 +25,7 @@
 #include "errors.h"
 #include "faults.h"
 #include "jsonutil.h"
+#include "proto_cbor.h"
 #include "proto_query.h"
 #include "reply.h"
 #include "service.h"
@@ -161,6 +164,49 @@ static int route_query(sm_req *r)
     return SM_OK;
 }
 
+/* smithy-rpc-v2-cbor: the service and operation are in the path. */
+static int is_cbor_request(const sm_req *r)
+{
+    char svc[128], op[128];
+    const char *proto = r->header ? r->header(r->transport, "smithy-protocol") : NULL;
+    return proto && strcmp(proto, RPCV2_PROTOCOL) == 0 &&
+           rpcv2_path(r->path, svc, sizeof svc, op, sizeof op);
+}
+
+static int route_cbor(sm_req *r)
+{
+    char prefix[128], op[128];
+    rpcv2_path(r->path, prefix, sizeof prefix, op, sizeof op);
+    snprintf(r->target, sizeof r->target, "%.63s.%.63s", prefix, op);
+    r->operation = r->target;
+    r->protocol = PROTO_CBOR;
+    const sm_service *svc = service_by_target_prefix(prefix, strlen(prefix));
+    /* Like Coral's awsJson: a non-POST or a body of another media type is a bare 404
+     * (inferred). */
+    if (strcmp(r->method, "POST") != 0 || (r->body_len && !media_is(r->content_type,
+                                                                     CBOR_CONTENT_TYPE)) ||
+        (svc && !(svc->protocols & PROTO_CBOR))) {
+        coral_not_found(r);
+        return SM_ERR;
+    }
+    if (!svc) {
+        char served[160];
+        served_list(served, sizeof served);
+        return reply_error(r, "UnknownOperationException",
+                           "sagemock does not serve the service %s of this smithy-rpc-v2-cbor "
+                           "request; it serves %s.",
+                           prefix, served);
+    }
+    r->service = svc;
+    r->op = service_operation(svc, op);
+    if (!r->op)
+        return reply_error(r, "UnknownOperationException",
+                           "sagemock does not serve the %s operation %s (smithy-rpc-v2-cbor).",
+                           svc->title, op);
+    r->operation = r->op->name;
+    return SM_OK;
+}
+
 /* Neither awsJson nor awsQuery: most likely S3 (REST), which sagemock leaves to an S3
  * emulator. Answered in the REST-XML error shape, so clients show the code and message. */
 static void not_served(sm_req *r)
@@ -210,7 +256,8 @@ void gate_dispatch(sm_req *r)
                  : strcmp(r->method, "POST") == 0 &&
                          media_is(r->content_type, "application/x-www-form-urlencoded")
                      ? route_query(r)
-                     : (not_served(r), SM_ERR);
+                 : is_cbor_request(r) ? route_cbor(r)
+                                      : (not_served(r), SM_ERR);
     if (routed != SM_OK) return;
 
     const sm_service *svc = r->service;
@@ -229,6 +276,17 @@ void gate_dispatch(sm_req *r)
                 reply_internal(r);
             else
                 reply_error(r, "MalformedQueryString", "%s", why);
+            return;
+        }
+    } else if (r->protocol == PROTO_CBOR) {
+        char why[256];
+        int rc = rpcv2_decode(service_model(svc), in_shape, r->body, r->body_len, &r->input, why,
+                              sizeof why);
+        if (rc != SM_OK) {
+            if (rc == SM_ENOMEM)
+                reply_internal(r);
+            else
+                reply_error(r, "SerializationException", "%s", why);
             return;
         }
     } else {

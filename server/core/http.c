@@ -87,7 +87,7 @@ static int append(pending *p, const char *data, size_t n)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, sm_req *r)
 {
-    size_t len = r->reply_body ? strlen(r->reply_body) : 0;
+    size_t len = !r->reply_body ? 0 : r->reply_len ? r->reply_len : strlen(r->reply_body);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         len, r->reply_body ? r->reply_body : (char *)"",
         r->reply_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -98,6 +98,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, sm_req *r)
                             r->reply_type ? r->reply_type : APPLICATION_AMZ_JSON);
     if (r->error_code && reply_is_json_error(r))
         MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_code);
+    for (int i = 0; i < r->nreply_headers && i < 2; i++)
+        MHD_add_response_header(resp, r->reply_header_name[i], r->reply_header_value[i]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;

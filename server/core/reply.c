@@ -3,6 +3,7 @@
  */
 #include "reply.h"
 #include "errors.h"
+#include "proto_cbor.h"
 #include "proto_query.h"
 #include "service.h"
 
@@ -52,8 +53,75 @@ static void set_body(sm_req *r, int status, const char *type, char *body)
 {
     free(r->reply_body);
     r->reply_body = body;
+    r->reply_len = 0;
+    r->nreply_headers = 0;
     r->status = status;
     r->reply_type = type;
+}
+
+static void add_header(sm_req *r, const char *name, const char *value)
+{
+    if (r->nreply_headers >= 2) return;
+    r->reply_header_name[r->nreply_headers] = name;
+    snprintf(r->reply_header_value[r->nreply_headers], sizeof r->reply_header_value[0], "%s",
+             value);
+    r->nreply_headers++;
+}
+
+/* A smithy-rpc-v2-cbor body (binary: its length is kept) with the protocol's header. */
+static void set_cbor_body(sm_req *r, int status, unsigned char *body, size_t len)
+{
+    set_body(r, status, CBOR_CONTENT_TYPE, (char *)body);
+    r->reply_len = len;
+    add_header(r, "smithy-protocol", RPCV2_PROTOCOL);
+}
+
+/* An awsQueryCompatible service (CloudWatch) answers awsJson and CBOR errors with the error
+ * shape's id as __type ("com.amazonaws.cloudwatch#InvalidParameterValueException") and the
+ * awsQuery code in `x-amzn-query-error: InvalidParameterValue;Sender`, which clients turn back
+ * into the code. The shape is the one whose error code is `code` among the operation's
+ * errors, else "<code>Exception" or "<code>" when that shape has the code; other codes keep
+ * their name. Writes the __type into out; 0 when the service is not query-compatible. */
+static int query_compatible_type(const sm_req *r, const char *code, char *out, size_t outlen)
+{
+    const sm_model *m = r->service ? service_model(r->service) : NULL;
+    if (!m || !model_metadata(m, "awsQueryCompatible")) return 0;
+    char names[3][160];
+    int nnames = 0;
+    const cJSON *op = r->op ? model_operation(m, r->op->name) : NULL, *e;
+    const cJSON *errors = op ? cJSON_GetObjectItemCaseSensitive(op, "errors") : NULL;
+    cJSON_ArrayForEach(e, errors)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "shape");
+        if (nnames < 1 && cJSON_IsString(name)) {
+            const cJSON *err = cJSON_GetObjectItemCaseSensitive(
+                model_shape(m, name->valuestring), "error");
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
+            if (cJSON_IsString(c) && strcmp(c->valuestring, code) == 0)
+                snprintf(names[nnames++], sizeof names[0], "%s", name->valuestring);
+        }
+    }
+    snprintf(names[nnames++], sizeof names[0], "%sException", code);
+    snprintf(names[nnames++], sizeof names[0], "%s", code);
+    const char *shape = NULL;
+    for (int i = 0; i < nnames && !shape; i++) {
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(model_shape(m, names[i]), "error");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
+        if (cJSON_IsString(c) && strcmp(c->valuestring, code) == 0) shape = names[i];
+    }
+    if (!shape) {
+        snprintf(out, outlen, "%s", code);
+        return 1;
+    }
+    /* the Smithy namespace: com.amazonaws.<serviceId, lower case, without spaces> */
+    const cJSON *sid = model_metadata(m, "serviceId");
+    char ns[64] = "";
+    size_t n = 0;
+    for (const char *c = cJSON_IsString(sid) ? sid->valuestring : ""; *c && n + 1 < sizeof ns; c++)
+        if (*c != ' ') ns[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    ns[n] = 0;
+    snprintf(out, outlen, "com.amazonaws.%s#%s", ns, shape);
+    return 1;
 }
 
 /* Used when even an error body cannot be allocated: a static text, copied if possible. */
@@ -82,6 +150,20 @@ static const char *xmlns_of(const sm_req *r)
 int reply_json(sm_req *r, cJSON *out)
 {
     char *text = NULL;
+    if (r->protocol == PROTO_CBOR && r->service) {
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        const sm_model *m = service_model(r->service);
+        int rc = rpcv2_encode(m, model_output_shape(m, r->operation), out, &buf, &len);
+        cJSON_Delete(out);
+        if (rc != SM_OK) {
+            reply_oom(r);
+            return SM_ENOMEM;
+        }
+        set_cbor_body(r, 200, buf, len);
+        r->error_code = NULL;
+        return SM_OK;
+    }
     if (r->protocol == PROTO_QUERY && r->service)
         text = out ? query_encode(service_model(r->service), r->operation, out, xmlns_of(r),
                                   r->request_id)
@@ -155,11 +237,32 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
     va_end(ap);
     int sender = 1, status = status_of(r, code, &sender);
     char *text = NULL;
+    char type[256];
+    int compatible = r->protocol != PROTO_QUERY && query_compatible_type(r, code, type, sizeof type);
+    if (!compatible) snprintf(type, sizeof type, "%s", code);
+    if (msg && r->protocol == PROTO_CBOR) {
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        int rc = rpcv2_encode_error(type, msg, &buf, &len);
+        free(msg);
+        if (rc != SM_OK) {
+            reply_oom(r);
+            return SM_ERR;
+        }
+        set_cbor_body(r, status, buf, len);
+        r->error_code = code;
+        if (compatible) {
+            char q[160];
+            snprintf(q, sizeof q, "%s;%s", code, sender ? "Sender" : "Receiver");
+            add_header(r, "x-amzn-query-error", q);
+        }
+        return SM_ERR;
+    }
     if (msg && r->protocol == PROTO_QUERY) {
         text = query_encode_error(code, msg, sender, xmlns_of(r), r->request_id);
     } else if (msg) {
         cJSON *o = cJSON_CreateObject();
-        if (o && cJSON_AddStringToObject(o, "__type", code) &&
+        if (o && cJSON_AddStringToObject(o, "__type", type) &&
             cJSON_AddStringToObject(o, "message", msg))
             text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
@@ -171,6 +274,11 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
     }
     set_body(r, status, r->protocol == PROTO_QUERY ? QUERY_CONTENT_TYPE : json_type(r), text);
     r->error_code = code;
+    if (compatible) {
+        char q[160];
+        snprintf(q, sizeof q, "%s;%s", code, sender ? "Sender" : "Receiver");
+        add_header(r, "x-amzn-query-error", q);
+    }
     return SM_ERR;
 }
 

@@ -44,7 +44,12 @@ typedef struct sm_req {
     /* The reply (filled through reply.c). */
     int status;
     char *reply_body; /* owned */
+    size_t reply_len; /* its length when binary (CBOR); 0: a NUL-terminated text */
     const char *reply_type;
+    /* Extra response headers set by reply.c (smithy-protocol, x-amzn-query-error). */
+    int nreply_headers;
+    const char *reply_header_name[2];
+    char reply_header_value[2][160];
     const char *error_code; /* NULL on success */
     const char *job_name;   /* the request's subject (a job name), borrowed from input */
 } sm_req;

@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const sm_service svc_sagemaker, svc_logs, svc_sts, svc_iam;
+extern const sm_service svc_sagemaker, svc_logs, svc_cloudwatch, svc_sts, svc_iam;
 
-const sm_service *const sm_services[] = {&svc_sagemaker, &svc_logs, &svc_sts, &svc_iam};
+const sm_service *const sm_services[] = {&svc_sagemaker, &svc_logs, &svc_cloudwatch, &svc_sts,
+                                         &svc_iam};
 const int sm_nservices = (int)(sizeof sm_services / sizeof sm_services[0]);
 
 static sm_model *models[sizeof sm_services / sizeof sm_services[0]];
