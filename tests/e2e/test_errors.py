@@ -274,6 +274,16 @@ def test_spot_with_max_wait_below_max_runtime_is_refused(sm):
     assert error_of(e)[0] == "ValidationException"
 
 
+def test_max_wait_without_spot_is_refused_with_the_real_text(sm):
+    req = job_request(unique_name("nospot-wait"),
+                      StoppingCondition={"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200})
+    with pytest.raises(ClientError) as e:
+        sm.create_training_job(**req)
+    assert error_of(e) == ("ValidationException",
+                           "Invalid MaxWaitTimeInSeconds. It is only supported when "
+                           "EnableManagedSpotTraining is set to true", 400)
+
+
 def test_a_refused_create_leaves_no_job_behind(sm):
     name = unique_name("refused")
     req = job_request(name, EnableManagedSpotTraining=True,

@@ -5,8 +5,9 @@
  * it may take over.
  *
  * Callers have already checked every single-member constraint of the model (val_input). The
- * texts of the cross-field errors are ours (the spec found no real ones); they name the
- * members involved. Nothing here knows HTTP; errors come back in a create_error.
+ * texts of the cross-field errors are ours (the spec found no real ones), except where marked
+ * "the real text"; they name the members involved. Nothing here knows HTTP; errors come back
+ * in a create_error.
  */
 #include "clock.h"
 #include "config.h"
@@ -103,10 +104,10 @@ static int check_stopping(create_error *r, const cJSON *in)
         return cerr(r, "ValidationException",
                     "StoppingCondition.MaxWaitTimeInSeconds must be specified when "
                     "EnableManagedSpotTraining is true.");
-    if (!spot && wait >= 0)
+    if (!spot && wait >= 0) /* the real text (issue 15, item 5) */
         return cerr(r, "ValidationException",
-                    "StoppingCondition.MaxWaitTimeInSeconds can be specified only when "
-                    "EnableManagedSpotTraining is true.");
+                    "Invalid MaxWaitTimeInSeconds. It is only supported when "
+                    "EnableManagedSpotTraining is set to true");
     if (spot && wait < runtime)
         return cerr(r, "ValidationException",
                     "StoppingCondition.MaxWaitTimeInSeconds (%lld) must be greater than "
