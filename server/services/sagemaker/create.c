@@ -179,6 +179,20 @@ static int fill(cJSON *o, const char *name, cJSON *item)
     return item && cJSON_AddItemToObject(o, name, item);
 }
 
+int create_fill_profiler(cJSON *req)
+{
+    int ok = 1;
+    cJSON *pc = member(req, "ProfilerConfig");
+    if (pc && !cJSON_IsTrue(member(pc, "DisableProfiler")))
+        ok &= fill(pc, "ProfilingIntervalInMilliseconds", cJSON_CreateNumber(500));
+    cJSON *rule;
+    cJSON_ArrayForEach(rule, member(req, "ProfilerRuleConfigurations"))
+    {
+        ok &= fill(rule, "VolumeSizeInGB", cJSON_CreateNumber(0));
+    }
+    return ok ? SM_OK : SM_ENOMEM;
+}
+
 /* The values the service fills in, as Describe shows them (spec §2.1). */
 static int fill_defaults(cJSON *in)
 {
@@ -200,6 +214,7 @@ static int fill_defaults(cJSON *in)
     ok &= fill(in, "EnableNetworkIsolation", cJSON_CreateFalse());
     ok &= fill(in, "EnableInterContainerTrafficEncryption", cJSON_CreateFalse());
     ok &= fill(in, "EnableManagedSpotTraining", cJSON_CreateFalse());
+    ok &= create_fill_profiler(in) == SM_OK;
     return ok ? SM_OK : SM_ENOMEM;
 }
 

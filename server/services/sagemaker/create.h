@@ -17,6 +17,13 @@ typedef struct create_error {
 /* The cross-field rules of a request that passed val_input. 0, or SM_EINVAL with e filled. */
 int create_check(const cJSON *in, create_error *e);
 
+/* The profiler defaults the service fills in, on Create and after UpdateTrainingJob: a
+ * ProfilerConfig that does not disable profiling gets ProfilingIntervalInMilliseconds 500 (real
+ * describes of SDK-made jobs that sent only S3OutputPath; the model's documented default), each
+ * ProfilerRuleConfigurations entry VolumeSizeInGB 0 (the same describes). Members present are
+ * kept. 0 or SM_ENOMEM. */
+int create_fill_profiler(cJSON *req);
+
 typedef struct create_opts {
     const char *region;
     int64_t created_ms; /* CreationTime */

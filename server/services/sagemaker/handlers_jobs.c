@@ -5,6 +5,7 @@
  * mutating ones) records an event and the new materialised state inside the gate's
  * transaction, so a concurrent request never sees half of it.
  */
+#include "create.h"
 #include "describe.h"
 #include "errors.h"
 #include "jobs.h"
@@ -139,6 +140,7 @@ static int apply_update(sm_req *r, const store_job *job, jobs_ctx *c, cJSON *req
             ok &= copy && cJSON_AddItemToArray(cur, copy);
         }
     }
+    if (pc || rules) ok &= create_fill_profiler(req) == SM_OK;
     const cJSON *rd = member(in, "RemoteDebugConfig");
     if (rd) {
         cJSON *copy = cJSON_Duplicate(rd, 1);
