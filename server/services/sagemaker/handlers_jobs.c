@@ -112,6 +112,17 @@ static int apply_update(sm_req *r, const store_job *job, jobs_ctx *c, cJSON *req
                            "The profiler configuration of training job %s can be updated only "
                            "while the job is InProgress; it is in status %s.",
                            job->name, lc_primary_name(c->view.primary));
+    /* "You can update the remote debugging configuration when the SecondaryStatus of the job
+     * is Downloading or Training" (model doc of UpdateTrainingJobRequest.RemoteDebugConfig). */
+    const cJSON *rd = member(in, "RemoteDebugConfig");
+    if (rd && !(c->view.primary == LC_IN_PROGRESS &&
+                (c->view.secondary == LC_S_DOWNLOADING || c->view.secondary == LC_S_TRAINING)))
+        return reply_error(r, "ValidationException",
+                           "The remote debug configuration of training job %s can be updated "
+                           "only while its SecondaryStatus is Downloading or Training; it is "
+                           "%s (status %s).",
+                           job->name, lc_secondary_name(c->view.secondary),
+                           lc_primary_name(c->view.primary));
     const cJSON *keep = member(member(in, "ResourceConfig"), "KeepAlivePeriodInSeconds");
     if (keep && check_keep_alive(r, job, &c->view)) return SM_ERR;
 
@@ -141,7 +152,6 @@ static int apply_update(sm_req *r, const store_job *job, jobs_ctx *c, cJSON *req
         }
     }
     if (pc || rules) ok &= create_fill_profiler(req) == SM_OK;
-    const cJSON *rd = member(in, "RemoteDebugConfig");
     if (rd) {
         cJSON *copy = cJSON_Duplicate(rd, 1);
         ok &= copy && (member(req, "RemoteDebugConfig")
