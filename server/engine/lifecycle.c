@@ -666,6 +666,7 @@ void lc_eval(const lc_plan *plan, const lc_event *ev, int nev, int64_t t, lc_vie
     out->last_modified_ms = plan->params.created_ms;
     out->failure_reason = NULL;
     out->next_change_ms = -1;
+    out->at_ms = t;
 
     int i = 0;
     for (; i < n && seq_get(&s, i)->at_ms <= t; i++) {

@@ -193,6 +193,7 @@ typedef struct lc_view {
     lc_warm_pool warm_pool;       /* LC_WP_NONE absent */
     int64_t warm_pool_retained_s; /* ResourceRetainedBillableTimeInSeconds, -1 absent */
     int64_t next_change_ms;       /* next time the view changes, -1 never */
+    int64_t at_ms;                /* the time it was evaluated at (never before CreationTime) */
 } lc_view;
 
 /* Evaluate the plan with its events (sorted by at_ms) at time t. Pure. */

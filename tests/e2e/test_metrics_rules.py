@@ -4,8 +4,10 @@
   with the scenario's "metrics" values, else deterministic defaults; Timestamps are whole
   seconds before TrainingEndTime (spec §3.3);
 * DebugRuleEvaluationStatuses / ProfilerRuleEvaluationStatuses for configured rules: InProgress
-  while the job runs, Stopping while it stops, then the scenario's "ruleResults" (NoIssuesFound
-  by default) for a Completed job and Stopped for any other end.
+  while the job runs, Stopping while it stops; for 5 s after the job's end still InProgress
+  (Completed) or Stopping (Failed, Stopped), then the scenario's "ruleResults" (NoIssuesFound
+  by default) for a Completed job and Stopped for any other end; RuleEvaluationJobArn named as
+  the service names rule evaluation jobs.
 """
 
 import re
@@ -163,6 +165,13 @@ def test_rules_are_in_progress_while_the_job_runs_then_take_the_scenario_results
     server.advance(4)
     d = describe_raw(sm, name)
     assert d["TrainingJobStatus"] == "Completed"
+    # a real ProfilerReport can still read InProgress when the job reads Completed: the
+    # evaluations go on for 5 s after the job's end
+    assert set(rule_statuses(d).values()) == {"InProgress"}
+    server.advance(4.999)
+    assert set(rule_statuses(describe_raw(sm, name)).values()) == {"InProgress"}
+    server.advance(0.001)
+    d = describe_raw(sm, name)
     assert rule_statuses(d) == {"LossNotDecreasing": "IssuesFound", "Overfit": "Error",
                                 "VanishingGradient": "NoIssuesFound",
                                 "ProfilerReport": "NoIssuesFound"}
@@ -170,7 +179,7 @@ def test_rules_are_in_progress_while_the_job_runs_then_take_the_scenario_results
                   if r["RuleConfigurationName"] == "LossNotDecreasing")
     assert issues["StatusDetails"].startswith("RuleEvaluationConditionMet")
     for r in d["DebugRuleEvaluationStatuses"] + d["ProfilerRuleEvaluationStatuses"]:
-        assert ms(r["LastModifiedTime"]) == ms(d["TrainingEndTime"])
+        assert ms(r["LastModifiedTime"]) == ms(d["TrainingEndTime"]) + 5000
         assert r["RuleEvaluationJobArn"] in arns
 
 
@@ -190,16 +199,35 @@ def test_rules_of_a_stopped_job_go_stopping_then_stopped(server, sm, paused):
     server.advance(2)
     d = describe_raw(sm, name)
     assert d["TrainingJobStatus"] == "Stopped"
-    assert set(rule_statuses(d).values()) == {"Stopped"}
+    assert set(rule_statuses(d).values()) == {"Stopping"}
+    server.advance(5)
+    assert set(rule_statuses(describe_raw(sm, name)).values()) == {"Stopped"}
 
 
-def test_rules_of_a_failed_job_end_stopped(server, sm, paused):
+def test_rules_of_a_failed_job_show_stopping_then_stopped(server, sm, paused):
     name = unique_name("rules-failed")
     sm.create_training_job(**rules_request(name, "algorithm-error"))
-    server.advance(20)
+    server.advance(7)
     d = describe_raw(sm, name)
     assert d["TrainingJobStatus"] == "Failed"
-    assert set(rule_statuses(d).values()) == {"Stopped"}
+    assert set(rule_statuses(d).values()) == {"Stopping"}  # as a real ProfilerReport after a failure
+    server.advance(5)
+    assert set(rule_statuses(describe_raw(sm, name)).values()) == {"Stopped"}
+
+
+def test_rule_evaluation_job_arn_cuts_the_job_name_and_keeps_the_lower_cased_rule_name(sm):
+    name = "finetune-distilbert-base-cased-" + unique_name("2022")
+    rules = [{"RuleConfigurationName": "ProfilerReport-1645210204", "RuleEvaluatorImage": RULE_IMAGE},
+             {"RuleConfigurationName": "A_Rule.Name-" + "x" * 60, "RuleEvaluatorImage": RULE_IMAGE}]
+    sm.create_training_job(**job_request(name, ProfilerRuleConfigurations=rules))
+    a, b = describe_raw(sm, name)["ProfilerRuleEvaluationStatuses"]
+    prefix = "arn:aws:sagemaker:us-east-1:123456789012:processing-job/"
+    # the real one: finetune-distilbert-base-c-profilerreport-1645210204-dfdabd65
+    assert re.fullmatch(re.escape(prefix) + r"finetune-distilbert-base-c-profilerreport-1645210204-"
+                        r"[0-9a-f]{8}", a["RuleEvaluationJobArn"]), a
+    job = b["RuleEvaluationJobArn"][len(prefix):]
+    assert len(job) == 63 and job.startswith("finetune-distilbert-base-c-a-rule-name-xxx"), job
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", job), job
 
 
 def test_no_rule_statuses_without_rules_and_profiling_disabled(server, sm, paused):

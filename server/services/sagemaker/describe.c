@@ -115,8 +115,44 @@ static cJSON *final_metrics(const store_job *job, const lc_view *v, const derive
     return a;
 }
 
-/* Debugger and profiler rule evaluations: InProgress while the job runs, then the scenario's
- * result (NoIssuesFound unless it says otherwise) for a Completed job, Stopped otherwise. */
+/* How long rule evaluations go on after the job ended (inferred: a real ProfilerReport still
+ * read InProgress on a Completed job, and Stopping after a failure; the real duration is
+ * minutes, and unknown). */
+#define RULE_EVALUATION_MS 5000
+
+/* RuleEvaluationJobArn: the rule evaluation is a processing job named after the training job
+ * cut to 26 characters, the whole rule name lower-cased, and 8 hex digits, as in the real
+ * "finetune-distilbert-base-c-profilerreport-1645210204-dfdabd65" (job
+ * finetune-distilbert-base-cased-2022-02-18-18-49-27, rule ProfilerReport-1645210204). The
+ * digits are ours (a hash of the job's ARN and the rule name); characters a processing-job
+ * name cannot hold become '-', and a rule name too long for the 63 characters of a name is
+ * cut (inferred). */
+static void rule_job_arn(const store_job *job, const char *rule, char *arn, size_t arnlen)
+{
+    char proc[64];
+    uint64_t h = 1469598103934665603u;
+    for (const char *p = job->arn; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    h = (h ^ '/') * 1099511628211u;
+    for (const char *p = rule; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    int n = snprintf(proc, sizeof proc, "%.26s-", job->name);
+    int room = (int)sizeof proc - 1 - n - 9; /* "-" + 8 digits */
+    snprintf(proc + n, sizeof proc - (size_t)n, "%.*s-%08x", room, rule,
+             (unsigned)(h & 0xffffffffu));
+    for (char *p = proc; *p; p++)
+        *p = (*p >= 'A' && *p <= 'Z')                              ? (char)(*p - 'A' + 'a')
+             : (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p
+                                                                    : '-';
+    const char *colon = strstr(job->arn, ":training-job/");
+    snprintf(arn, arnlen, "%.*s:processing-job/%s", colon ? (int)(colon - job->arn) : 0, job->arn,
+             proc);
+}
+
+/* Debugger and profiler rule evaluations: InProgress while the job runs, Stopping while it
+ * stops; once it has ended, RULE_EVALUATION_MS more of InProgress (Completed) or Stopping
+ * (Failed, Stopped), then the scenario's result (NoIssuesFound unless it says otherwise) for
+ * a Completed job, Stopped otherwise. */
 static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON *rules,
                             const derived *d)
 {
@@ -127,32 +163,23 @@ static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON 
     {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "RuleConfigurationName");
         if (!a || !cJSON_IsString(name)) continue;
-        const char *status = "InProgress", *details = NULL;
+        const char *status = v->primary == LC_STOPPING ? "Stopping" : "InProgress";
+        const char *details = NULL;
         int64_t modified = v->training_start_ms >= 0 ? v->training_start_ms : job->created_ms;
         if (v->training_end_ms >= 0) {
-            modified = v->training_end_ms;
-            status = v->primary == LC_COMPLETED
-                         ? scn_extras_rule_result(&d->extras, name->valuestring)
-                         : "Stopped";
+            int64_t done = v->training_end_ms + RULE_EVALUATION_MS;
+            int completed = v->primary == LC_COMPLETED;
+            modified = v->at_ms < done ? v->training_end_ms : done;
+            if (v->at_ms < done)
+                status = completed ? "InProgress" : "Stopping";
+            else
+                status = completed ? scn_extras_rule_result(&d->extras, name->valuestring)
+                                   : "Stopped";
             if (!strcmp(status, "IssuesFound"))
                 details = "RuleEvaluationConditionMet: Evaluation of the rule met its condition.";
-        } else if (v->primary == LC_STOPPING) {
-            status = "Stopping";
         }
-        /* Rule evaluation jobs are processing jobs named after the training job and rule. */
-        char arn[512], proc[64];
-        uint64_t h = 1469598103934665603u;
-        for (const char *p = name->valuestring; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211u;
-        snprintf(proc, sizeof proc, "%.36s-%.16s-%08x", job->name, name->valuestring,
-                 (unsigned)(h & 0xffffffffu));
-        for (char *p = proc; *p; p++)
-            *p = (*p >= 'A' && *p <= 'Z')   ? (char)(*p - 'A' + 'a')
-                 : (*p == '_' || *p == '.') ? '-'
-                                            : *p;
-        const char *colon = strstr(job->arn, ":training-job/");
-        snprintf(arn, sizeof arn, "%.*s:processing-job/%s", colon ? (int)(colon - job->arn) : 0,
-                 job->arn, proc);
+        char arn[512];
+        rule_job_arn(job, name->valuestring, arn, sizeof arn);
         cJSON *e = cJSON_CreateObject();
         if (!e || !cJSON_AddStringToObject(e, "RuleConfigurationName", name->valuestring) ||
             !cJSON_AddStringToObject(e, "RuleEvaluationJobArn", arn) ||
