@@ -299,6 +299,18 @@ static char *base64(const unsigned char *d, size_t n)
     return o;
 }
 
+/* A simple value (false, true, null, undefined), not a float: libcbor asserts when its control
+ * accessors meet a float. */
+static int is_ctrl(const cbor_item_t *it)
+{
+    return cbor_isa_float_ctrl(it) && cbor_float_ctrl_is_ctrl(it);
+}
+
+static int is_bool(const cbor_item_t *it)
+{
+    return is_ctrl(it) && cbor_is_bool(it);
+}
+
 /* The number an integer or float item holds; 0 when it is neither. */
 static int number_of(const cbor_item_t *it, double *out)
 {
@@ -306,7 +318,7 @@ static int number_of(const cbor_item_t *it, double *out)
         *out = (double)cbor_get_int(it);
     } else if (cbor_isa_negint(it)) {
         *out = -1.0 - (double)cbor_get_int(it);
-    } else if (cbor_isa_float_ctrl(it) && cbor_is_float(it)) {
+    } else if (cbor_isa_float_ctrl(it) && !cbor_float_ctrl_is_ctrl(it)) {
         *out = cbor_float_get_float(it);
     } else {
         return 0;
@@ -328,7 +340,7 @@ static cJSON *mismatch(const cbor_item_t *it)
     double v;
     size_t n;
     if (number_of(it, &v)) return number_json(v);
-    if (cbor_isa_float_ctrl(it) && cbor_is_bool(it)) return cJSON_CreateBool(cbor_get_bool(it));
+    if (is_bool(it)) return cJSON_CreateBool(cbor_get_bool(it));
     if (cbor_isa_array(it)) return cJSON_CreateArray();
     if (cbor_isa_map(it)) return cJSON_CreateObject();
     if (cbor_isa_string(it) || cbor_isa_bytestring(it)) {
@@ -342,7 +354,7 @@ static cJSON *mismatch(const cbor_item_t *it)
 
 static int is_nullish(const cbor_item_t *it)
 {
-    return cbor_isa_float_ctrl(it) && (cbor_is_null(it) || cbor_is_undef(it));
+    return is_ctrl(it) && (cbor_is_null(it) || cbor_is_undef(it));
 }
 
 /* *out: the value of `it` for shape `shape`, or NULL when it is null (absent). */
@@ -449,7 +461,7 @@ static int to_json(const sm_model *m, const cJSON *shape, const cbor_item_t *it,
         *out = number_json(num);
         return *out ? SM_OK : SM_ENOMEM;
     case K_BOOL:
-        if (!cbor_isa_float_ctrl(it) || !cbor_is_bool(it)) break;
+        if (!is_bool(it)) break;
         *out = cJSON_CreateBool(cbor_get_bool(it));
         return *out ? SM_OK : SM_ENOMEM;
     case K_TIMESTAMP: {
