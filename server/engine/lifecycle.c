@@ -57,7 +57,7 @@
  *  gen_attempts() and plan_cut() run in lc_plan_build(); seq_init() in lc_eval().
  *  Warm pool (keep_alive_s > 0), view_warm_pool() in lc_eval(): InUse until the job ends;
  *  after Completed, Available until the keep-alive expires, then Terminated; after Failed or
- *  Stopped, none.
+ *  Stopped, Terminated at once.
  *
  * What is true in each state (of the view):
  *   InProgress  TrainingEndTime, TrainingTimeInSeconds, BillableTimeInSeconds, FailureReason
@@ -590,7 +590,10 @@ static int64_t warm_pool_reused_at(const lc_event *ev, int nev, int64_t end, int
 
 /* The warm pool at t (spec §3.2.8): InUse while the job runs; after Completed, Available until
  * the keep-alive expires (Terminated) or a matching job takes it over (Reused), whichever
- * comes first; ResourceRetainedBillableTimeInSeconds counts the Available time. */
+ * comes first; ResourceRetainedBillableTimeInSeconds counts the Available time. A Failed or
+ * Stopped job keeps no pool: Terminated when it ends, with no retained time (inferred: "the
+ * warm pool will be terminated automatically if the training job has not completed
+ * successfully", a controller built against the service, spec §2.5). */
 static void view_warm_pool(const lc_plan *plan, const lc_event *ev, int nev, int64_t t, lc_view *v)
 {
     v->warm_pool = LC_WP_NONE;
@@ -600,7 +603,11 @@ static void view_warm_pool(const lc_plan *plan, const lc_event *ev, int nev, int
         v->warm_pool = LC_WP_IN_USE;
         return;
     }
-    if (v->primary != LC_COMPLETED) return; /* Failed and Stopped jobs keep no pool */
+    if (v->primary != LC_COMPLETED) { /* Failed, Stopped */
+        v->warm_pool = LC_WP_TERMINATED;
+        v->warm_pool_retained_s = 0;
+        return;
+    }
     int64_t end = v->training_end_ms;
     int64_t x = warm_pool_expiry(plan, ev, nev, end);
     int64_t reused = warm_pool_reused_at(ev, nev, end, x);

@@ -2,8 +2,9 @@
 
 InUse while the job runs; after Completed, Available with ResourceRetainedBillableTimeInSeconds
 growing, Terminated when the keep-alive expires or UpdateTrainingJob sets it to 0, Reused (with
-ReusedByJob) when a matching job starts while it is Available; none for Failed or Stopped jobs;
-WarmPoolStatusEquals filters ListTrainingJobs.
+ReusedByJob) when a matching job starts while it is Available; Terminated, with nothing
+retained, when a job Fails or is Stopped; WarmPoolStatusEquals filters ListTrainingJobs, whose
+summaries carry the same WarmPoolStatus as Describe.
 
 Each test uses its own VolumeSizeInGB, so that pools left Available by other tests of the module
 never match its jobs.
@@ -153,7 +154,9 @@ def test_a_terminated_pool_is_not_reused(server, sm, paused):
 
 @pytest.mark.parametrize("scenario, stop", [("algorithm-error", False), ("capacity-error", False),
                                             ("long-running", True), ("max-runtime", False)])
-def test_failed_and_stopped_jobs_keep_no_pool(server, sm, paused, scenario, stop):
+def test_failed_and_stopped_jobs_end_with_a_terminated_pool(server, sm, paused, scenario, stop):
+    """A controller built against the service: "the warm pool will be terminated automatically
+    if the training job has not completed successfully" (spec §2.5)."""
     name = unique_name("wp-none")
     sm.create_training_job(**job_request(
         name, ResourceConfig=resources(next(_volume), 120),
@@ -167,10 +170,11 @@ def test_failed_and_stopped_jobs_keep_no_pool(server, sm, paused, scenario, stop
     server.advance(100)
     d = describe_raw(sm, name)
     assert d["TrainingJobStatus"] in ("Failed", "Stopped")
-    assert "WarmPoolStatus" not in d
+    terminated = {"Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 0}
+    assert d["WarmPoolStatus"] == terminated
     summary = next(s for s in sm.list_training_jobs(NameContains=name)["TrainingJobSummaries"]
                    if s["TrainingJobName"] == name)
-    assert "WarmPoolStatus" not in summary
+    assert summary["WarmPoolStatus"] == terminated
 
 
 def test_a_job_without_keep_alive_has_no_warm_pool_status(server, sm, paused):
@@ -237,6 +241,30 @@ def test_warm_pool_status_equals_filters_list_training_jobs(server, sm, paused):
     server.advance(100)
     assert listed(sm, prefix, WarmPoolStatusEquals="InUse") == {}
     assert set(listed(sm, prefix, WarmPoolStatusEquals="Terminated")) == {terminated, available,
-                                                                          in_use}
+                                                                          in_use, failed}
     assert listed(sm, prefix, WarmPoolStatusEquals="Reused") == {reused: "Reused"}
     assert listed(sm, prefix, WarmPoolStatusEquals="Available") == {}
+
+
+def test_list_summaries_carry_the_warm_pool_status_of_describe(server, sm, paused):
+    """Retained time and ReusedByJob in ListTrainingJobs summaries, as Describe shows them."""
+    vol = next(_volume)
+    first = create(sm, "wps-first", vol, keep_alive=60)
+    server.advance(10 + 7.5)  # Available for 7.5 s
+    second = create(sm, "wps-second", vol, keep_alive=60)  # takes the pool over
+    server.advance(12.25)  # second: Completed 2.25 s ago
+    plain = create(sm, "wps-plain", next(_volume), keep_alive=None)
+
+    def summary(name):
+        pages = sm.get_paginator("list_training_jobs").paginate(NameContains=name)
+        return next(s for p in pages for s in p["TrainingJobSummaries"]
+                    if s["TrainingJobName"] == name)
+
+    assert summary(first)["WarmPoolStatus"] == pool(sm, first) == {
+        "Status": "Reused", "ResourceRetainedBillableTimeInSeconds": 7, "ReusedByJob": second}
+    assert summary(second)["WarmPoolStatus"] == pool(sm, second) == {
+        "Status": "Available", "ResourceRetainedBillableTimeInSeconds": 2}
+    assert "WarmPoolStatus" not in summary(plain)
+    server.advance(100)
+    assert summary(second)["WarmPoolStatus"] == pool(sm, second) == {
+        "Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 60}

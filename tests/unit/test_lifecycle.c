@@ -879,6 +879,7 @@ static void test_keep_alive_update_moves_or_ends_the_warm_pool(void **s)
     }
 }
 
+/* A Failed or Stopped job keeps no pool: Terminated when it ends, nothing retained. */
 static void test_failed_and_stopped_jobs_keep_no_warm_pool(void **s)
 {
     (void)s;
@@ -886,19 +887,21 @@ static void test_failed_and_stopped_jobs_keep_no_warm_pool(void **s)
     p.keep_alive_s = 60;
     const lc_plan *pl = build(with_failure(2, 1000, 0, -1), &p);
     assert_int_equal(at(pl, NULL, 0, 5999, &g_v)->warm_pool, LC_WP_IN_USE);
-    assert_int_equal(at(pl, NULL, 0, 6000, &g_v)->warm_pool, LC_WP_NONE);
-    assert_int_equal(g_v.warm_pool_retained_s, -1);
+    assert_int_equal(at(pl, NULL, 0, 6000, &g_v)->warm_pool, LC_WP_TERMINATED);
+    assert_int_equal(g_v.warm_pool_retained_s, 0);
     assert_int_equal(g_v.next_change_ms, -1);
+    assert_int_equal(at(pl, NULL, 0, 600000, &g_v)->warm_pool, LC_WP_TERMINATED);
 
     pl = build(lc_scenario_success(), &p);
     lc_event stop = {LC_EV_STOP, C0 + 4000, 0};
     assert_int_equal(at(pl, &stop, 1, 5000, &g_v)->warm_pool, LC_WP_IN_USE); /* Stopping */
-    assert_int_equal(at(pl, &stop, 1, 6000, &g_v)->warm_pool, LC_WP_NONE);
+    assert_int_equal(at(pl, &stop, 1, 6000, &g_v)->warm_pool, LC_WP_TERMINATED);
+    assert_int_equal(g_v.warm_pool_retained_s, 0);
     assert_int_equal(g_v.next_change_ms, -1);
 
     p.max_runtime_s = 4;
     pl = build(lc_scenario_success(), &p);
-    assert_int_equal(at(pl, NULL, 0, 9000, &g_v)->warm_pool, LC_WP_NONE);
+    assert_int_equal(at(pl, NULL, 0, 9000, &g_v)->warm_pool, LC_WP_TERMINATED);
 
     p = params(); /* no KeepAlivePeriodInSeconds: never a pool */
     pl = build(lc_scenario_success(), &p);

@@ -195,6 +195,23 @@ static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON 
     return a;
 }
 
+/* WarmPoolStatus of view v, the same in Describe and in List summaries; NULL when none. */
+static cJSON *warm_pool_status(const lc_view *v, const char *reused_by)
+{
+    if (v->warm_pool == LC_WP_NONE) return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "Status", lc_warm_pool_name(v->warm_pool)) ||
+        (v->warm_pool_retained_s >= 0 &&
+         !cJSON_AddNumberToObject(o, "ResourceRetainedBillableTimeInSeconds",
+                                  (double)v->warm_pool_retained_s)) ||
+        (v->warm_pool == LC_WP_REUSED && reused_by && reused_by[0] &&
+         !cJSON_AddStringToObject(o, "ReusedByJob", reused_by))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* The members the service computes, by name; NULL when absent in this state. */
 static cJSON *computed(const char *m, const store_job *job, const lc_view *v, const derived *d)
 {
@@ -212,20 +229,7 @@ static cJSON *computed(const char *m, const store_job *job, const lc_view *v, co
     if (!strcmp(m, "SecondaryStatus")) return cJSON_CreateString(lc_secondary_name(v->secondary));
     if (!strcmp(m, "FailureReason"))
         return v->failure_reason ? cJSON_CreateString(v->failure_reason) : NULL;
-    if (!strcmp(m, "WarmPoolStatus")) {
-        if (v->warm_pool == LC_WP_NONE) return NULL;
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "Status", lc_warm_pool_name(v->warm_pool)) ||
-            (v->warm_pool_retained_s >= 0 &&
-             !cJSON_AddNumberToObject(o, "ResourceRetainedBillableTimeInSeconds",
-                                      (double)v->warm_pool_retained_s)) ||
-            (v->warm_pool == LC_WP_REUSED && d->reused_by && d->reused_by[0] &&
-             !cJSON_AddStringToObject(o, "ReusedByJob", d->reused_by))) {
-            cJSON_Delete(o);
-            return NULL;
-        }
-        return o;
-    }
+    if (!strcmp(m, "WarmPoolStatus")) return warm_pool_status(v, d->reused_by);
     if (!strcmp(m, "CreationTime")) return reply_time(job->created_ms);
     if (!strcmp(m, "TrainingStartTime"))
         return v->training_start_ms >= 0 ? reply_time(v->training_start_ms) : NULL;
@@ -426,12 +430,18 @@ cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_b
     return out;
 }
 
-cJSON *describe_summary(const store_job *job)
+cJSON *describe_summary(const store_job *job, const lc_view *v, const char *reused_by)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *wp = job->warm_pool[0] ? cJSON_CreateObject() : NULL;
-    if (!o ||
-        (job->warm_pool[0] && (!wp || !cJSON_AddStringToObject(wp, "Status", job->warm_pool))) ||
+    cJSON *wp = NULL;
+    if (v && v->warm_pool != LC_WP_NONE)
+        wp = warm_pool_status(v, reused_by);
+    else if (!v && job->warm_pool[0] && (wp = cJSON_CreateObject()) &&
+             !cJSON_AddStringToObject(wp, "Status", job->warm_pool)) {
+        cJSON_Delete(wp);
+        wp = NULL;
+    }
+    if (!o || ((v ? v->warm_pool != LC_WP_NONE : job->warm_pool[0] != 0) && !wp) ||
         !cJSON_AddStringToObject(o, "TrainingJobName", job->name) ||
         !cJSON_AddStringToObject(o, "TrainingJobArn", job->arn) ||
         !cJSON_AddItemToObject(o, "CreationTime", reply_time(job->created_ms)) ||

@@ -17,8 +17,10 @@
  * names the job that took the warm pool over ("" or NULL when none). Caller owns the result. */
 cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by);
 
-/* One TrainingJobSummary from the materialised columns. Caller owns the result. */
-cJSON *describe_summary(const store_job *job);
+/* One TrainingJobSummary from the materialised columns; WarmPoolStatus from view v when given
+ * (with ResourceRetainedBillableTimeInSeconds and ReusedByJob, as in Describe), else its
+ * Status alone from the column. Caller owns the result. */
+cJSON *describe_summary(const store_job *job, const lc_view *v, const char *reused_by);
 
 /* The S3 URI of the job's model artifacts, from its OutputDataConfig. */
 void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen);

@@ -36,10 +36,12 @@ typedef struct filters {
 
 typedef struct page {
     const filters *f;
+    int64_t now_ms;
     int want;       /* MaxResults */
     int seen;       /* rows visited */
     store_job last; /* the last row of the page (for the NextToken) */
     cJSON *summaries;
+    jobs_ctx *ctx; /* for jobs whose warm pool needs the whole job; allocated when first needed */
     int oom;
 } page;
 
@@ -78,13 +80,37 @@ static int passes(const filters *f, const store_job *j)
     return 1;
 }
 
+/* A summary's WarmPoolStatus carries ResourceRetainedBillableTimeInSeconds and ReusedByJob as
+ * in Describe, which the materialised columns do not hold: a pool that is Available, Reused
+ * or Terminated needs the whole job (rare rows; the rest of a page never loads its job). */
+static int warm_pool_needs_job(const store_job *j)
+{
+    return j->warm_pool[0] && strcmp(j->warm_pool, "InUse") != 0;
+}
+
+/* The job of row j evaluated at now, in p->ctx; NULL on failure. */
+static const lc_view *job_view(page *p, const store_job *j)
+{
+    if (!p->ctx && !(p->ctx = jobs_ctx_new())) return NULL;
+    store_job full;
+    if (store_job_get_by_arn(j->arn, &full) != SM_OK) return NULL;
+    int rc = jobs_eval(&full, p->now_ms, p->ctx);
+    store_job_clear(&full);
+    return rc == SM_OK ? &p->ctx->view : NULL;
+}
+
 static int on_row(store_job *j, void *arg)
 {
     page *p = arg;
     if (++p->seen > p->want) return 1; /* the probe row: there is a next page */
     p->last = *j;
     if (passes(p->f, j)) {
-        cJSON *s = describe_summary(j);
+        const lc_view *v = NULL;
+        if (warm_pool_needs_job(j) && (v = job_view(p, j)) == NULL) {
+            p->oom = 1; /* the store or an allocation failed: InternalFailure */
+            return 1;
+        }
+        cJSON *s = describe_summary(j, v, v ? p->ctx->reused_by : NULL);
         if (!s || !cJSON_AddItemToArray(p->summaries, s)) {
             cJSON_Delete(s);
             p->oom = 1;
@@ -148,10 +174,11 @@ int h_list_training_jobs(sm_req *r)
                  str_member(in, "WarmPoolStatusEquals"),   time_member(in, "CreationTimeAfter"),
                  time_member(in, "CreationTimeBefore"),    time_member(in, "LastModifiedTimeAfter"),
                  time_member(in, "LastModifiedTimeBefore")};
-    page p = {.f = &f, .want = want, .summaries = cJSON_CreateArray()};
+    page p = {.f = &f, .now_ms = r->now_ms, .want = want, .summaries = cJSON_CreateArray()};
     cJSON *out = cJSON_CreateObject();
     int n = p.summaries && out ? store_list(r->region, sort, desc, &cur, want + 1, on_row, &p)
                                : SM_ENOMEM;
+    jobs_ctx_free(p.ctx);
     if (n < 0 || p.oom || !cJSON_AddItemToObject(out, "TrainingJobSummaries", p.summaries)) {
         cJSON_Delete(p.summaries); /* not attached to out on any of these paths */
         cJSON_Delete(out);
