@@ -26,6 +26,14 @@ Logs, STS, IAM; every folder found there is loaded):
 * requests for services sagemock does not serve: the error is in the shape of the client's
   protocol (awsJson: ``__type``/``message``; awsQuery: ``ErrorResponse``; REST-XML, as S3:
   ``<Error><Code/><Message/><RequestId/></Error>``); a success is a violation;
+* smithy-rpc-v2-cbor (CloudWatch, which also speaks awsJson 1.0 and awsQuery: such a service is
+  checked in the protocol the request used): ``smithy-protocol: rpc-v2-cbor`` and
+  ``application/cbor`` on every response; the body is one CBOR map read *by the output shape*
+  (timestamps must be CBOR tag 1 over epoch seconds, integers CBOR integers, doubles any
+  number), then checked by the same walk as JSON bodies; errors are maps with ``__type`` and
+  ``message`` strings. For an ``awsQueryCompatible`` service, awsJson and CBOR errors carry
+  ``x-amzn-query-error: <Code>;Sender|Receiver``, whose code is the one checked against the
+  model's error shapes (needs python3-cbor2, else botocore's own CBOR reader when it has one);
 * every response: ``x-amzn-RequestId`` is a UUID, ``Date`` is an HTTP date, ``Content-Type`` is
   the protocol's (``application/x-amz-json-1.1``, ``text/xml``; ``application/xml`` for
   REST-XML errors) whenever there is a body; an XML ``RequestId`` equals the header.
@@ -37,10 +45,12 @@ on hand-made bodies (tests/e2e/test_conformance.py, test_conformance_services.py
 Entry points: ``check_response(operation, ...)`` is the SageMaker one (the strict decoder of
 tests/e2e/strict/boto3_plugin.py wraps it, so SageMaker responses are also decoded strictly);
 ``check_service_response(service, operation, ...)`` takes any service (SageMaker responses go
-through ``check_response``); ``route(headers, body)`` finds the service and operation of a raw
-request (X-Amz-Target, or a form body's Action/Version and the SigV4 scope), as sagemock does.
+through ``check_response``); ``route(headers, body, path)`` finds the service and operation
+of a raw request (X-Amz-Target, a form body's Action/Version and the SigV4 scope, or the
+``/service/<prefix>/operation/<Op>`` path of a CBOR request), as sagemock does.
 """
 
+import base64
 import collections
 import datetime
 import email.utils
@@ -58,6 +68,9 @@ MODEL_PATH = SERVICES_DIR / "sagemaker" / "model" / "sagemaker-training-service-
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 QUERY_CONTENT_TYPE = "text/xml"
 REST_XML_CONTENT_TYPE = "application/xml"
+CBOR_CONTENT_TYPE = "application/cbor"
+CBOR = "smithy-rpc-v2-cbor"
+CBOR_PATH_RE = re.compile(r"(?:^|.*/)service/([^/]+)/operation/([^/?]+)(?:\?.*)?$")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # The ISO 8601 form AWS query services print (botocore reads more, AWS writes this).
@@ -107,14 +120,17 @@ class ServiceModel:
         self.metadata = self.model["metadata"]
         self.shapes = self.model["shapes"]
         self.operations = self.model["operations"]
-        self.protocol = self.metadata.get("protocol")  # "json" or "query"
+        self.protocol = self.metadata.get("protocol")  # "json", "query", "smithy-rpc-v2-cbor"
+        # every protocol the service speaks (CloudWatch: CBOR, awsJson 1.0 and awsQuery)
+        self.protocols = list(self.metadata.get("protocols") or [self.protocol])
+        self.query_compatible = "awsQueryCompatible" in self.metadata
         self.target_prefix = self.metadata.get("targetPrefix")
         self.api_version = self.metadata.get("apiVersion")
         self.xmlns = self.metadata.get("xmlNamespace")
         self.signing_name = self.metadata.get("signingName") or self.metadata.get("endpointPrefix")
         self.title = self.metadata.get("serviceId")
         self.content_type = (f"application/x-amz-json-{self.metadata.get('jsonVersion', '1.1')}"
-                             if self.protocol == "json" else QUERY_CONTENT_TYPE)
+                             if "json" in self.protocols else QUERY_CONTENT_TYPE)
         # modeled errors: code -> (shape name, HTTP status or None, sender fault or None)
         self.errors = {}
         for name, shape in self.shapes.items():
@@ -188,15 +204,23 @@ class ConformanceChecker:
                 return svc, op
         return None, op
 
-    def route(self, headers, body=b""):
+    def route(self, headers, body=b"", path=None):
         """(ServiceModel or None, operation or None, protocol) of a raw request, the way
         sagemock routes it: X-Amz-Target (awsJson); a form body's Action, for the service of the
-        SigV4 scope when it speaks awsQuery, else the one of its Version (awsQuery); else a
-        REST request ("rest-xml": S3 and friends)."""
+        SigV4 scope when it speaks awsQuery, else the one of its Version (awsQuery); a
+        `/service/<prefix>/operation/<Op>` path with `smithy-protocol: rpc-v2-cbor`
+        (smithy-rpc-v2-cbor: without the path, the service and operation stay unknown and only
+        the envelope is checked); else a REST request ("rest-xml": S3 and friends)."""
         target = headers.get("X-Amz-Target")
         if target:
             svc, op = self.service_by_target(target)
             return svc, op, "json"
+        if (headers.get("smithy-protocol") or "").strip().lower() == "rpc-v2-cbor":
+            m = CBOR_PATH_RE.match(path or "")
+            if not m:
+                return None, None, CBOR
+            svc, op = self.service_by_target(f"{m.group(1)}.{m.group(2)}")
+            return svc, op, CBOR
         ct = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ct == FORM_CONTENT_TYPE:
             if isinstance(body, bytes):
@@ -207,10 +231,10 @@ class ConformanceChecker:
             m = CREDENTIAL_SCOPE_RE.search(headers.get("Authorization") or "")
             if m:
                 svc = next((s for s in self.services.values()
-                            if s.signing_name == m.group(2) and s.protocol == "query"), None)
+                            if s.signing_name == m.group(2) and "query" in s.protocols), None)
             if svc is None:
                 svc = next((s for s in self.services.values()
-                            if s.protocol == "query" and s.api_version == version), None)
+                            if "query" in s.protocols and s.api_version == version), None)
             return svc, action, "query"
         return None, None, "rest-xml"
 
@@ -412,8 +436,9 @@ class ConformanceChecker:
             elif parsed is not None:
                 out.extend(self.check_error_body(operation, parsed))
                 if isinstance(parsed, dict) and isinstance(parsed.get("__type"), str):
-                    out.extend(self.check_error_status(operation, status,
-                                                       parsed["__type"].split("#")[-1], svc))
+                    code = self._query_error_code(svc, operation, status, headers, out)
+                    out.extend(self.check_error_status(
+                        operation, status, code or parsed["__type"].split("#")[-1], svc))
             if status >= 500:
                 out.append(Violation(operation, "", f"HTTP {status}: the server failed"))
         elif svc is None:
@@ -659,6 +684,129 @@ class ConformanceChecker:
             parsed = self._query_success(svc, operation, headers, root, out)
         return out, parsed
 
+    # ---------------------------------------------------------------- smithy-rpc-v2-cbor
+    def _query_error_code(self, svc, operation, status, headers, out):
+        """The awsQuery code of an awsJson / CBOR error of an awsQueryCompatible service, from
+        `x-amzn-query-error: <Code>;Sender|Receiver` (required there); None otherwise."""
+        if svc is None or not svc.query_compatible:
+            return None
+        value = headers.get("x-amzn-query-error")
+        if not value:
+            out.append(Violation(operation, "<header x-amzn-query-error>",
+                                 f"missing on an error of the awsQueryCompatible {svc.id}"))
+            return None
+        code, _, fault = value.partition(";")
+        if not code or fault not in ("Sender", "Receiver") or (fault == "Receiver") != (
+                status >= 500):
+            out.append(Violation(operation, "<header x-amzn-query-error>",
+                                 f"{value!r} is not <Code>;Sender|Receiver for HTTP {status}"))
+        return code or None
+
+    @staticmethod
+    def cbor_loads(body_bytes):
+        """Decode one CBOR data item (tag 1 becomes a datetime), with python3-cbor2, else with
+        botocore's own reader (botocore >= 1.37). Raises ValueError when it is not CBOR."""
+        try:
+            import cbor2
+        except ImportError:
+            cbor2 = None
+        if cbor2 is not None:
+            try:
+                return cbor2.loads(body_bytes)
+            except Exception as e:  # cbor2's errors, and Python's on bad UTF-8
+                raise ValueError(str(e)) from e
+        try:
+            from botocore.parsers import RpcV2CBORParser
+        except ImportError as e:
+            raise ValueError("no CBOR reader: install python3-cbor2") from e
+        p = RpcV2CBORParser()
+        stream = p.get_peekable_stream_from_bytes(body_bytes)
+        try:
+            value = p.parse_data_item(stream)
+        except Exception as e:
+            raise ValueError(str(e)) from e
+        if stream.read(1):
+            raise ValueError("bytes after the first data item")
+        return value
+
+    def cbor_value(self, svc, shape_name, value, path, out, operation):
+        """A decoded CBOR value read by its shape into what the JSON walk wants (timestamps as
+        epoch seconds, which must have come as tag 1)."""
+        shape = svc.shapes[shape_name]
+        t = shape["type"]
+        if t == "structure" and isinstance(value, dict):
+            members = shape.get("members", {})
+            return {k: (self.cbor_value(svc, members[k]["shape"], v, f"{path}.{k}" if path else k,
+                                        out, operation) if k in members else v)
+                    for k, v in value.items()}
+        if t == "list" and isinstance(value, list):
+            return [self.cbor_value(svc, shape["member"]["shape"], v, f"{path}[{i}]", out,
+                                    operation) for i, v in enumerate(value)]
+        if t == "map" and isinstance(value, dict):
+            return {k: self.cbor_value(svc, shape["value"]["shape"], v, f"{path}[{k!r}]", out,
+                                       operation) for k, v in value.items()}
+        if t == "timestamp":
+            if isinstance(value, datetime.datetime):
+                if value.tzinfo is None:
+                    value = value.replace(tzinfo=datetime.timezone.utc)
+                return value.timestamp()
+            out.append(Violation(operation, path, f"timestamp must be CBOR tag 1 over epoch "
+                                                  f"seconds, got {type(value).__name__} "
+                                                  f"{value!r}"))
+            return None
+        if t == "blob" and isinstance(value, (bytes, bytearray)):
+            return base64.b64encode(value).decode()
+        if t in ("float", "double") and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+    def _cbor_response(self, svc, operation, status, headers, body_bytes):
+        out = self.check_headers(operation, status, headers, body_bytes, CBOR_CONTENT_TYPE)
+        proto = headers.get("smithy-protocol")
+        if (proto or "").strip().lower() != "rpc-v2-cbor":
+            out.append(Violation(operation, "<header smithy-protocol>",
+                                 f"{proto!r}, expected 'rpc-v2-cbor'"))
+        parsed = None
+        if body_bytes:
+            try:
+                parsed = self.cbor_loads(body_bytes)
+            except ValueError as e:
+                out.append(Violation(operation, "", f"body is not CBOR ({e}): {body_bytes[:80]!r}"))
+                return out, None
+        if status >= 300:
+            if not isinstance(parsed, dict):
+                out.append(Violation(operation, "", f"error {status} body is not a CBOR map: "
+                                                    f"{parsed!r}"))
+            else:
+                out.extend(self.check_error_body(operation, parsed))
+                if isinstance(parsed.get("__type"), str):
+                    code = self._query_error_code(svc, operation, status, headers, out)
+                    out.extend(self.check_error_status(
+                        operation, status, code or parsed["__type"].split("#")[-1], svc))
+            if status >= 500:
+                out.append(Violation(operation, "", f"HTTP {status}: the server failed"))
+            return out, parsed
+        if svc is None or operation is None:
+            if svc is None and operation is not None:
+                out.append(Violation(operation, "", f"HTTP {status} for a service sagemock does "
+                                                    "not serve"))
+            return out, parsed
+        op = svc.operations.get(operation)
+        if op is None:
+            out.append(Violation(operation, "", f"operation is not in the {svc.id} model but "
+                                                "succeeded"))
+            return out, parsed
+        if not isinstance(parsed, dict):
+            out.append(Violation(operation, "", f"body must be a CBOR map, got {parsed!r}"))
+            return out, None
+        if "output" in op:
+            value = self.cbor_value(svc, op["output"]["shape"], parsed, "", out, operation)
+            out.extend(self.check_output(operation, value, svc))
+            parsed = value
+        elif parsed:
+            out.append(Violation(operation, "", "operation has no output, the map must be empty"))
+        return out, parsed
+
     # ---------------------------------------------------------------- REST-XML (unserved)
     def _rest_xml_response(self, operation, status, headers, body_bytes):
         """A REST call (S3...) sagemock does not serve: an <Error> document the client reads."""
@@ -692,16 +840,22 @@ class ConformanceChecker:
     def check_service_response(self, service, operation, status, headers, body_bytes,
                                record=True, protocol=None):
         """Check one raw response of `service` (a ServiceModel, a service id, or None for a
-        service sagemock does not serve, whose `protocol` - "json", "query" or "rest-xml" -
-        then says which error shape is due). SageMaker goes through check_response (and so
+        service sagemock does not serve, whose `protocol` - "json", "query",
+        "smithy-rpc-v2-cbor" or "rest-xml" - then says which error shape is due). A service that
+        speaks several protocols (CloudWatch) is checked in `protocol` when it is one of them. SageMaker goes through check_response (and so
         through the strict decoder when the boto3 plugin is loaded).
         Returns (violations, parsed body or None)."""
         svc = service if isinstance(service, ServiceModel) else \
             self.services.get(service) if service else None
         if svc is not None and svc.id == "sagemaker":
             return self.check_response(operation, status, headers, body_bytes, record=record)
-        proto = svc.protocol if svc is not None else (protocol or "json")
-        if proto == "query":
+        if svc is not None:
+            proto = protocol if protocol in svc.protocols else svc.protocol
+        else:
+            proto = protocol or "json"
+        if proto == CBOR:
+            out, parsed = self._cbor_response(svc, operation, status, headers, body_bytes)
+        elif proto == "query":
             out, parsed = self._query_response(svc, operation, status, headers, body_bytes)
         elif proto == "json":
             out, parsed = self._json_response(svc, operation, status, headers, body_bytes)
@@ -716,9 +870,9 @@ class ConformanceChecker:
         return out, parsed
 
     def check_raw(self, request_headers, request_body, status, headers, body_bytes,
-                  record=True):
+                  record=True, path=None):
         """Check the response to a raw request, routing it as sagemock does (route())."""
-        svc, op, proto = self.route(request_headers, request_body)
+        svc, op, proto = self.route(request_headers, request_body, path)
         return self.check_service_response(svc, op, status, headers, body_bytes, record=record,
                                            protocol=proto)
 

@@ -86,9 +86,10 @@ class RecordingProxy:
                                         "status": status,
                                         "body_b64": base64.b64encode(body).decode()}) + "\n")
 
-    def _check_other(self, req_headers, req_body, status, headers, body):
-        """A response of another service (or of an unserved call): conformance only."""
-        svc, op, proto = self._router.route(req_headers, req_body)
+    def _check_other(self, req_headers, req_body, status, headers, body, path=None):
+        """A response of another service (or of an unserved call): conformance only. The path
+        routes smithy-rpc-v2-cbor requests (/service/<prefix>/operation/<Op>)."""
+        svc, op, proto = self._router.route(req_headers, req_body, path)
         problems = []
         if self.conformance is not None:
             v, _ = self.conformance.check_service_response(svc, op, status, headers, body,
@@ -208,7 +209,7 @@ class RecordingProxy:
                     op = target.split(".", 1)[1] if target.startswith("SageMaker.") else None
                     proxy._check(op, status, rheaders, rbody)
                 else:  # another service (awsJson or awsQuery), or a REST call
-                    proxy._check_other(self.headers, body, status, rheaders, rbody)
+                    proxy._check_other(self.headers, body, status, rheaders, rbody, self.path)
                 self.send_response_only(status, reason)
                 for k, v in rheaders.items():
                     if k.lower() not in HOP_BY_HOP:
