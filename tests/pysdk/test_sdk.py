@@ -126,6 +126,48 @@ def test_a_stopped_job_shows_sigterm_in_its_log(session, sdk_env, capsys):
     assert "Received SIGTERM" in out
 
 
+def test_training_job_analytics_reads_the_logs_metric_series_from_cloudwatch(session, sdk_env,
+                                                                            capsys):
+    # Ten simulated minutes of training: the 4 epochs are 150 s apart, so each falls in its own
+    # 60-second period (TrainingJobAnalytics' default), as on AWS where epochs are minutes apart.
+    steps = [{"status": s, "durationSeconds": d, "messages": [{"atSeconds": 0, "text": s}]}
+             for s, d in (("Starting", 3), ("Downloading", 2), ("Training", 600),
+                          ("Uploading", 2))]
+    status, _, raw = sdk_env.admin("POST", "/_sagemock/fixtures",
+                                   {"scenarios": [{"name": "analytics", "steps": steps}]})
+    assert status == 200, raw
+    est = estimator(session, scenario="analytics")
+    est.fit({"train": "s3://my-bucket/train"}, logs="None")
+    name = est.latest_training_job.name
+    desc = session.sagemaker_client.describe_training_job(TrainingJobName=name)
+    final = {m["MetricName"]: m["Value"] for m in desc["FinalMetricDataList"]}
+    capsys.readouterr()
+    session.logs_for_job(name)
+    printed = capsys.readouterr().out
+
+    from sagemaker.analytics import TrainingJobAnalytics
+
+    df = TrainingJobAnalytics(name, metric_names=[LOSS["Name"], ACC["Name"]],
+                              sagemaker_session=session).dataframe()
+    assert list(df.columns) == ["timestamp", "metric_name", "value"]
+    for md in (LOSS, ACC):
+        rows = df[df["metric_name"] == md["Name"]]
+        # the series the log prints, ending at FinalMetricDataList's value
+        assert list(rows["value"]) == series(printed, md["Regex"]), (md, rows)
+        assert len(rows) == 4 and rows["value"].iloc[-1] == final[md["Name"]]
+        t = list(rows["timestamp"])  # seconds from the first period, one period per epoch
+        assert t[0] == 0 and all(b - a >= 60 and b % 60 == 0 for a, b in zip(t, t[1:])), t
+    # without metric_names the SDK asks for every MetricDefinitions name
+    every = TrainingJobAnalytics(name, sagemaker_session=session).dataframe()
+    assert set(every["metric_name"]) == {LOSS["Name"], ACC["Name"]}
+    # the instance metrics are per host (dimension Host), beside them in the namespace
+    listed = session.boto_session.client("cloudwatch").list_metrics(
+        Namespace="/aws/sagemaker/TrainingJobs",
+        Dimensions=[{"Name": "Host", "Value": f"{name}/algo-1"}])["Metrics"]
+    assert {m["MetricName"] for m in listed} == {"CPUUtilization", "MemoryUtilization",
+                                                 "DiskUtilization"}
+
+
 def test_a_role_name_a_fixture_declares_missing_is_no_such_entity(session, sdk_env):
     status, body, raw = sdk_env.admin("POST", "/_sagemock/fixtures",
                                       {"iam": {"missingRoles": ["Missing*"]}})
