@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
 # tests/docker/run.sh: build docker/Dockerfile and prove the image works, for real.
 #
-#   tests/docker/run.sh     with a Docker engine; else as root or with passwordless sudo (the
-#                           podman path). From nothing it installs podman, bootstraps a Debian
-#                           base and builds (3-4 minutes); then well under a minute.
+#   tests/docker/run.sh     with a Docker engine; else with podman through docker/podman.sh, as
+#                           root or with passwordless sudo. From nothing that installs podman
+#                           from Debian and bootstraps a Debian base (about a minute), then
+#                           builds; later runs take well under a minute.
 #
-# 1. Builds the image: `docker build` when `docker info` answers, else with podman through
-#    <repo>/../shared/tools/container-check (KEEP_CONTAINER=1, REUSE_BASE=1 unless set), which
-#    also runs it once and waits for GET /_sagemock/health. Neither available: a failure.
-# 2. Container A, the image's defaults only (`docker run -p`): healthy; the server is PID 1,
-#    not root; no compiler in the image; its HEALTHCHECK passes; JSON logs; SIGTERM stop.
+# Needs nothing outside the repository. Exit status 77 (ctest SKIP_RETURN_CODE) with the reason
+# when this machine can do neither: no Docker engine, and podman is not possible (not root and
+# no passwordless sudo, no apt-get, no bookworm mirror, podman cannot start a container).
+#
+# 1. Builds the image: `docker build` when `docker info` answers, else `docker/podman.sh build`.
+#    The image: at most 20 MB; its config (non-root user, exec-form ENTRYPOINT, EXPOSE,
+#    HEALTHCHECK, the SAGEMOCK_* defaults).
+# 2. Container A, the image's defaults only (`run -p`): healthy; the server is PID 1 and not
+#    root (the host's /proc, else `docker top`); its files (`export`): no shell, no package
+#    manager, no compiler, no program but sagemock, /data owned by 10001, and `exec sh`
+#    fails; its HEALTHCHECK passes; JSON logs; SIGTERM stop.
 # 3. Container B, configured by environment with host mounts (SAGEMOCK_CLOCK_RATE=5, a database
 #    on a /data volume, tests/docker/fixtures at /fixtures): time from `run` to the first
 #    healthy answer; the boto3 smoke (tests/docker/smoke.py: waiter -> Completed, failure
 #    scenario by tag, the mounted fixture); SIGTERM stop: exit 0 in under 2 s, the database
 #    intact. Container C on the same volume still has B's job, and with
 #    SAGEMOCK_DEFAULT_SCENARIO=algorithm-error an untagged job ends Failed.
-# 4. Prints the image size and the times; the last line is "N passed, N failed"; exit status 1
-#    on any failure. Every container it started is removed, whatever happens.
+# 4. Prints the image size, its files and the times; the last line is "N passed, N failed";
+#    exit status 1 on any failure. Every container it started is removed, whatever happens,
+#    and on the podman path podman's changes to the host network are undone.
 #
-# Environment: SAGEMOCK_DOCKER_ENGINE=docker|podman forces the engine; CTR_ROOT, REUSE_BASE,
-# NO_CACHE are passed to container-check; SAGEMOCK_CONTAINER_CHECK overrides its path;
-# SAGEMOCK_DOCKERFILE builds another Dockerfile (the build context stays the repository).
+# Environment: SAGEMOCK_DOCKER_ENGINE=docker|podman forces the engine; SAGEMOCK_DOCKERFILE
+# builds another Dockerfile (the build context stays the repository); NO_CACHE=1 builds
+# without the layer cache; SAGEMOCK_PODMAN_ROOT and BASE_REFRESH go to docker/podman.sh.
 set -u
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null || (cd "$HERE/../.." && pwd))"
 PY=/usr/bin/python3
-CTR_ROOT=${CTR_ROOT:-/tmp/sagemock-ctr}
-CONTAINER_CHECK=${SAGEMOCK_CONTAINER_CHECK:-$REPO/../shared/tools/container-check}
+PODMAN="$REPO/docker/podman.sh"
 DOCKERFILE=${SAGEMOCK_DOCKERFILE:-$REPO/docker/Dockerfile}
 STOP_LIMIT_S=2
+SIZE_LIMIT=20000000 # bytes, as `docker images`/`podman images` count MB
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 PASSED=0
@@ -41,6 +49,12 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s
 summary() {
     [ "$SKIPPED" -gt 0 ] && echo "($SKIPPED skipped)"
     echo "$PASSED passed, $FAILED failed"
+}
+# skip_all REASON: this machine cannot build or run the image at all (ctest: SKIP_RETURN_CODE 77).
+skip_all() {
+    echo "skip - the container suite: $1"
+    summary
+    exit 77
 }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
@@ -54,46 +68,9 @@ cleanup() {
     local c
     trap '' PIPE # a closed stdout (run.sh | head) must not stop the cleanup half-way
     for c in "${CIDS[@]}"; do "${CLI[@]}" rm -f "$c" >/dev/null 2>&1 || true; done
-    [ "$NET_SAVED" = 1 ] && net_state_restore
+    # rootful podman's host network changes, undone once no container is left in its store
+    [ "$NET_SAVED" = 1 ] && "$PODMAN" net-restore >/dev/null 2>&1
     rm -rf "$WORK"
-}
-
-# With KEEP_CONTAINER=1, container-check leaves the host changes of rootful podman networking
-# in place (it undoes them only when it removes its own container). Same bookkeeping here:
-# remember what existed before, undo the rest once no container is left in the store.
-net_state_before() {
-    FWD_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
-    NFT_TABLES_BEFORE=$(nft list tables 2>/dev/null || true)
-    NETAVARK_FW_BEFORE=0
-    iptables -t nat -S NETAVARK-HOSTPORT-DNAT >/dev/null 2>&1 && NETAVARK_FW_BEFORE=1
-    IPAM_BEFORE=0
-    [ -e /run/containers/networks ] && IPAM_BEFORE=1
-    BLOBCACHE_BEFORE=0
-    [ -e /var/lib/containers ] && BLOBCACHE_BEFORE=1
-    NET_SAVED=1
-}
-net_state_restore() {
-    local t c rule
-    [ -z "$("${CLI[@]}" ps -aq 2>/dev/null)" ] || return 0
-    if [ "$NETAVARK_FW_BEFORE" = 0 ]; then
-        for t in nat filter; do
-            iptables -t "$t" -S 2>/dev/null |
-                awk '/^-A (PREROUTING|INPUT|OUTPUT|FORWARD|POSTROUTING) .*-j NETAVARK/ {sub(/^-A/, "-D"); print}' |
-                while read -r rule; do eval "iptables -t $t $rule" || true; done
-            for c in $(iptables -t "$t" -S 2>/dev/null | awk '/^-N NETAVARK/ {print $2}'); do iptables -t "$t" -F "$c" || true; done
-            for c in $(iptables -t "$t" -S 2>/dev/null | awk '/^-N NETAVARK/ {print $2}'); do iptables -t "$t" -X "$c" || true; done
-        done
-        for t in nat filter; do
-            if ! grep -qx "table ip $t" <<<"$NFT_TABLES_BEFORE" && nft list table ip "$t" >/dev/null 2>&1 &&
-                [ -z "$(nft list table ip "$t" | grep -vE '^[[:space:]]*(table|chain|type|policy|\}|$)')" ]; then
-                nft delete table ip "$t" || true
-            fi
-        done
-    fi
-    [ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$FWD_BEFORE" ] || echo "$FWD_BEFORE" >/proc/sys/net/ipv4/ip_forward
-    if [ "$IPAM_BEFORE" = 0 ]; then rm -rf /run/containers/networks; rmdir /run/containers 2>/dev/null || true; fi
-    if [ "$BLOBCACHE_BEFORE" = 0 ]; then rm -rf /var/lib/containers/cache; rmdir /var/lib/containers 2>/dev/null || true; fi
-    return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -214,67 +191,55 @@ if [ -z "$ENGINE" ]; then
     fi
 fi
 if [ "$ENGINE" = podman ] && [ "$(id -u)" != 0 ]; then
-    # container-check and rootful podman need root: run this whole script as root.
-    if sudo -n true 2>/dev/null; then
+    # rootful podman: run this whole script as root
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
         rm -rf "$WORK"
-        exec sudo -n env SAGEMOCK_DOCKER_ENGINE=podman CTR_ROOT="$CTR_ROOT" \
-            SAGEMOCK_CONTAINER_CHECK="$CONTAINER_CHECK" REUSE_BASE="${REUSE_BASE:-1}" \
-            NO_CACHE="${NO_CACHE:-0}" SAGEMOCK_DOCKERFILE="$DOCKERFILE" "$0" "$@"
+        exec sudo -n env SAGEMOCK_DOCKER_ENGINE=podman SAGEMOCK_DOCKERFILE="$DOCKERFILE" \
+            NO_CACHE="${NO_CACHE:-0}" SAGEMOCK_PODMAN_ROOT="${SAGEMOCK_PODMAN_ROOT:-}" \
+            BASE_REFRESH="${BASE_REFRESH:-0}" "$0" "$@"
     fi
-    fail "container engine" "no Docker engine answers 'docker info', and container-check needs root (no passwordless sudo)"
-    summary
-    exit 1
+    skip_all "no Docker engine answers 'docker info', and podman (docker/podman.sh) needs root: no passwordless sudo"
 fi
+[ -n "${SAGEMOCK_PODMAN_ROOT:-}" ] || unset SAGEMOCK_PODMAN_ROOT
 PA=$(free_port) PB=$(free_port) PC=$(free_port)
-BUILD_T0=$(now)
+IMAGE=sagemock:docker-test
+BUILD_FLAGS=(-f "$DOCKERFILE" -t "$IMAGE")
+[ "${NO_CACHE:-0}" = 1 ] && BUILD_FLAGS+=(--no-cache)
 case "$ENGINE" in
 docker)
     CLI=(docker)
-    IMAGE=sagemock:docker-test
     echo "# engine: docker ($(docker version -f '{{.Server.Version}}' 2>/dev/null))"
-    if docker build -f "$DOCKERFILE" -t "$IMAGE" "$REPO" >"$WORK/build.log" 2>&1; then
+    BUILD_T0=$(now)
+    if docker build "${BUILD_FLAGS[@]}" "$REPO" >"$WORK/build.log" 2>&1; then
         pass "docker build -f docker/Dockerfile ($(secs "$BUILD_T0" "$(now)") s)"
     else
         fail "docker build -f docker/Dockerfile" "$(tail -n 30 "$WORK/build.log")"
         summary
         exit 1
     fi
-    A=$(docker run -d -p "127.0.0.1:$PA:9080" "$IMAGE" 2>"$WORK/run.err") || A=""
-    if [ -z "$A" ]; then
-        fail "docker run -p 127.0.0.1:$PA:9080" "$(cat "$WORK/run.err")"
-        summary
-        exit 1
-    fi
-    CIDS+=("$A")
     ;;
 podman)
-    if [ ! -x "$CONTAINER_CHECK" ]; then
-        fail "container engine" "no Docker engine answers 'docker info', and $CONTAINER_CHECK is absent"
+    CLI=("$PODMAN")
+    echo "# engine: podman through docker/podman.sh (no Docker engine answers 'docker info')"
+    T0=$(now)
+    "$PODMAN" setup >"$WORK/setup.log" 2>&1
+    rc=$?
+    [ "$rc" = 3 ] && skip_all "no Docker engine answers 'docker info', and $(grep 'not possible' "$WORK/setup.log" | tail -n 1 | sed 's/^docker\/podman.sh: //')"
+    if [ "$rc" != 0 ]; then
+        fail "docker/podman.sh setup" "exit $rc: $(tail -n 30 "$WORK/setup.log")"
         summary
         exit 1
     fi
-    CLI=(env CONTAINERS_CONF="$CTR_ROOT/conf/containers.conf"
-        CONTAINERS_STORAGE_CONF="$CTR_ROOT/conf/storage.conf" TMPDIR="$CTR_ROOT/run/tmp" podman)
-    echo "# engine: podman through $CONTAINER_CHECK (log: container-check.log on failure)"
-    rm -f "$CTR_ROOT/run/app.cid"
-    net_state_before
-    if env CTR_ROOT="$CTR_ROOT" DOCKERFILE="$DOCKERFILE" \
-        URL_PATH=/_sagemock/health EXPECT_STATUS=200 KEEP_CONTAINER=1 \
-        REUSE_BASE="${REUSE_BASE:-1}" NO_CACHE="${NO_CACHE:-0}" \
-        "$CONTAINER_CHECK" "$REPO" 9080 "$PA" >"$WORK/container-check.log" 2>&1; then
-        A=$(cat "$CTR_ROOT/run/app.cid")
-        CIDS+=("$A")
-        pass "container-check: built docker/Dockerfile, ran it, /_sagemock/health 200 ($(secs "$BUILD_T0" "$(now)") s)"
-        sed -n '/^=== timings/,$p' "$WORK/container-check.log" | sed 's/^/#   /'
+    echo "# podman ready in $(secs "$T0" "$(now)") s (packages, configuration, a debian:bookworm-slim base); $("$PODMAN" --version 2>/dev/null)"
+    BUILD_T0=$(now)
+    if "$PODMAN" build "${BUILD_FLAGS[@]}" >"$WORK/build.log" 2>&1; then
+        pass "docker/podman.sh build -f docker/Dockerfile ($(secs "$BUILD_T0" "$(now)") s)"
     else
-        A=$(cat "$CTR_ROOT/run/app.cid" 2>/dev/null)
-        [ -n "$A" ] && CIDS+=("$A")
-        fail "container-check: build and run docker/Dockerfile" "$(tail -n 40 "$WORK/container-check.log")"
+        fail "docker/podman.sh build -f docker/Dockerfile" "$(tail -n 30 "$WORK/build.log")"
         summary
         exit 1
     fi
-    # the image this container runs, by id (container-check's tag may be reused by others)
-    IMAGE=$("${CLI[@]}" inspect -f '{{.Image}}' "$A")
+    "$PODMAN" net-save && NET_SAVED=1
     ;;
 *)
     fail "SAGEMOCK_DOCKER_ENGINE=$ENGINE" "expected docker or podman"
@@ -282,13 +247,22 @@ podman)
     exit 1
     ;;
 esac
+A=$("${CLI[@]}" run -d -p "127.0.0.1:$PA:9080" "$IMAGE" 2>"$WORK/run.err") || A=""
+if [ -z "$A" ]; then
+    fail "run -p 127.0.0.1:$PA:9080 $IMAGE" "$(cat "$WORK/run.err")"
+    summary
+    exit 1
+fi
+CIDS+=("$A")
 
 # ------------------------------------------------------------------ the image
 SIZE=$("${CLI[@]}" image inspect -f '{{.Size}}' "$IMAGE")
-BASE_SIZE=$("${CLI[@]}" image inspect -f '{{.Size}}' debian:bookworm-slim 2>/dev/null || echo 0)
 SIZE_MB=$(awk -v s="$SIZE" 'BEGIN {printf "%.1f", s / 1e6}')
-ADDED_MB=$(awk -v s="$SIZE" -v b="$BASE_SIZE" 'BEGIN {printf "%.1f", (s - b) / 1e6}')
-BASE_MB=$(awk -v b="$BASE_SIZE" 'BEGIN {printf "%.1f", b / 1e6}')
+if [ "$SIZE" -le "$SIZE_LIMIT" ] 2>/dev/null; then
+    pass "image size ${SIZE_MB} MB (at most $((SIZE_LIMIT / 1000000)) MB)"
+else
+    fail "image size at most $((SIZE_LIMIT / 1000000)) MB" "${SIZE_MB} MB ($SIZE bytes)"
+fi
 CONFIG=$("${CLI[@]}" image inspect -f '{{json .Config}}' "$IMAGE")
 HEALTH=$("${CLI[@]}" image inspect -f '{{json .Config.Healthcheck}}' "$IMAGE" 2>/dev/null)
 if PROBLEMS=$("$PY" - "$CONFIG" "${HEALTH:-null}" 2>&1 <<'PY'
@@ -301,7 +275,7 @@ if c.get("Entrypoint") != ["/usr/local/bin/sagemock"]: problems.append(f"Entrypo
 if c.get("Cmd"): problems.append(f"Cmd {c.get('Cmd')}")
 if "9080/tcp" not in (c.get("ExposedPorts") or {}): problems.append("9080/tcp not exposed")
 hc = (json.loads(sys.argv[2]) or c.get("Healthcheck") or {}).get("Test") or []
-if hc[:1] != ["CMD"] or "healthcheck" not in hc: problems.append(f"Healthcheck {hc}")
+if hc != ["CMD", "/usr/local/bin/sagemock", "healthcheck"]: problems.append(f"Healthcheck {hc}")
 for k, v in {"SAGEMOCK_HOST": "0.0.0.0", "SAGEMOCK_PORT": "9080", "SAGEMOCK_DB": ":memory:",
              "SAGEMOCK_FIXTURES": "/fixtures"}.items():
     if env.get(k) != v: problems.append(f"{k}={env.get(k)!r}")
@@ -309,7 +283,7 @@ print("; ".join(problems))
 sys.exit(1 if problems else 0)
 PY
 ); then
-    pass "image config: non-root user, exec-form ENTRYPOINT, EXPOSE 9080, HEALTHCHECK, container defaults"
+    pass "image config: non-root user, exec-form ENTRYPOINT, EXPOSE 9080, HEALTHCHECK (exec form), container defaults"
 else
     fail "image config" "$PROBLEMS"
 fi
@@ -322,19 +296,95 @@ if wait_healthy "$PA" 20 >/dev/null; then
 else
     fail "container A: healthy" "$("${CLI[@]}" logs "$A" 2>&1 | tail -n 20)"
 fi
-PID1=$("${CLI[@]}" exec "$A" cat /proc/1/cmdline 2>&1 | tr '\0' ' ')
-case "$PID1" in
-"/usr/local/bin/sagemock "*) pass "PID 1 is the server itself: $PID1" ;;
-*) fail "PID 1 is the server" "PID 1 runs: $PID1" ;;
+# PID 1 and its user, from the host: the engine's State.Pid is the server's process on the
+# host, whose NSpid line ends with its PID inside the container. An engine on another machine
+# (a remote DOCKER_HOST): `docker top`, where the server must be the one process.
+HPID=$("${CLI[@]}" inspect -f '{{.State.Pid}}' "$A" 2>/dev/null)
+if [ -n "$HPID" ] && [ "$HPID" != 0 ] && [ -r "/proc/$HPID/status" ] &&
+    [ "$(tr '\0' ' ' <"/proc/$HPID/cmdline" 2>/dev/null)" != "" ] &&
+    grep -q "^NSpid:" "/proc/$HPID/status"; then
+    CMDLINE=$(tr '\0' ' ' <"/proc/$HPID/cmdline")
+    NSPID=$(awk '/^NSpid:/ {print $NF}' "/proc/$HPID/status")
+    UIDS=$(awk '/^Uid:/ {print $2 "/" $3}' "/proc/$HPID/status")
+    GIDS=$(awk '/^Gid:/ {print $2 "/" $3}' "/proc/$HPID/status")
+    WHERE="host /proc/$HPID"
+else
+    TOP=$("${CLI[@]}" top "$A" -o pid,uid,gid,args 2>&1 | sed 1d)
+    CMDLINE=$(awk '{$1 = $2 = $3 = ""; sub(/^ +/, ""); print}' <<<"$TOP")
+    NSPID=none
+    [ "$(grep -c . <<<"$TOP")" = 1 ] && NSPID=1 # the only process is the first one
+    UIDS=$(awk '{print $2 "/" $2}' <<<"$TOP")
+    GIDS=$(awk '{print $3 "/" $3}' <<<"$TOP")
+    WHERE="top"
+fi
+case "$NSPID:$CMDLINE" in
+"1:/usr/local/bin/sagemock"*) pass "PID 1 is the server itself: $CMDLINE($WHERE)" ;;
+*) fail "PID 1 is the server" "PID $NSPID in the container runs: $CMDLINE($WHERE)" ;;
 esac
-ID=$("${CLI[@]}" exec "$A" id 2>&1)
-case "$ID" in
-uid=0*) fail "runs as a non-root user" "$ID" ;;
-uid=*) pass "runs as a non-root user: $ID" ;;
-*) fail "runs as a non-root user" "$ID" ;;
+case "$UIDS" in
+10001/10001) pass "runs as uid 10001, gid ${GIDS%%/*}, not root ($WHERE)" ;;
+*) fail "runs as uid 10001, not root" "uid (real/effective) $UIDS, gid $GIDS ($WHERE)" ;;
 esac
-CC=$("${CLI[@]}" exec "$A" sh -c 'for c in gcc cc c99 clang cmake make; do command -v $c; done; true' 2>&1)
-if [ -z "$CC" ]; then pass "no compiler or build tool in the runtime image"; else fail "no compiler in the runtime image" "$CC"; fi
+
+# No shell: exec'ing one fails, whatever the engine says about it.
+if SH=$("${CLI[@]}" exec "$A" sh -c 'echo a shell' 2>&1); then
+    fail "no shell in the image: exec sh fails" "it ran: $SH"
+else
+    pass "no shell in the image: exec sh fails ($(grep -o 'executable file not found[^:]*\|no such file[^:]*' <<<"$SH" | head -n 1))"
+fi
+# The image's files, from `export` of container A (minus what the engine adds: /dev, /proc,
+# /sys, /run, /etc/hosts, ...): no shell, no package manager, no compiler, no program but the
+# server; /data belongs to uid 10001. The list goes into the report.
+if "${CLI[@]}" export "$A" >"$WORK/rootfs.tar" 2>"$WORK/export.err"; then
+    FILECHECK=$("$PY" - "$WORK/rootfs.tar" "$WORK/files.txt" <<'PY'
+import os, stat, sys, tarfile
+ENGINE = {".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab"}
+ENGINE_DIRS = ("dev", "proc", "sys", "run")
+SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "csh", "tcsh", "fish", "busybox", "toybox"}
+PKG = {"apt", "apt-get", "apt-cache", "aptitude", "dpkg", "dpkg-deb", "apk", "yum", "dnf",
+       "microdnf", "rpm", "zypper", "pacman", "pip", "pip3", "npm", "gem"}
+PKG_DIRS = ("var/lib/dpkg", "var/lib/apt", "etc/apt", "lib/apk", "var/lib/rpm")
+CC = {"gcc", "cc", "c99", "clang", "cpp", "ld", "as", "make", "cmake", "tcc"}
+files, checks = [], {}
+with tarfile.open(sys.argv[1]) as t:
+    for m in t.getmembers():
+        n = m.name.lstrip("./").rstrip("/")
+        if not n or n in ENGINE or n.split("/")[0] in ENGINE_DIRS:
+            continue
+        files.append((n, m))
+def bad(label, found):
+    checks[label] = sorted(found)
+names = {n: m for n, m in files}
+bad("no shell", [n for n in names if os.path.basename(n) in SHELLS])
+bad("no package manager", [n for n in names if os.path.basename(n) in PKG or n.startswith(PKG_DIRS)])
+bad("no compiler or build tool", [n for n in names if os.path.basename(n) in CC])
+programs = [n for n, m in files if m.isfile() and m.mode & 0o111 and ".so" not in os.path.basename(n)]
+bad("no program but /usr/local/bin/sagemock", [p for p in programs if p != "usr/local/bin/sagemock"])
+data = names.get("data")
+bad("/data is a folder of uid 10001", [] if data is not None and data.isdir() and data.uid == 10001
+    else [f"data: {'missing' if data is None else f'uid {data.uid}'}"])
+total = sum(m.size for _, m in files if m.isfile())
+with open(sys.argv[2], "w") as out:
+    for n, m in sorted(files):
+        kind = "d" if m.isdir() else "l" if m.issym() else "-"
+        size = f"{m.size:>9}" if m.isfile() else " " * 9
+        out.write(f"{kind}{stat.filemode(m.mode)[1:]} {m.uid:>5}:{m.gid:<5} {size}  /{n}"
+                  + (f" -> {m.linkname}" if m.issym() else "") + "\n")
+    out.write(f"{sum(1 for _, m in files if m.isfile())} files, {total / 1e6:.1f} MB\n")
+for label, found in checks.items():
+    print(("ok" if not found else "FAIL") + "\t" + label + "\t" + ", ".join(found))
+PY
+)
+    while IFS=$'\t' read -r st label found; do
+        case "$st" in
+        ok) pass "image files (export): $label" ;;
+        *) fail "image files (export): $label" "$found" ;;
+        esac
+    done <<<"$FILECHECK"
+    [ -n "$FILECHECK" ] || fail "image files (export)" "the listing script failed"
+else
+    fail "export container A (the image's files)" "$(cat "$WORK/export.err")"
+fi
 # The image's HEALTHCHECK: podman without systemd does not schedule it, so run it once;
 # Docker runs it itself (interval 2 s).
 if [ "$ENGINE" = podman ]; then
@@ -427,7 +477,8 @@ fi
 
 # ------------------------------------------------------------------ 4. report
 echo "# engine:          $ENGINE"
-echo "# image size:      ${SIZE_MB} MB (base debian:bookworm-slim here: ${BASE_MB} MB; sagemock adds ${ADDED_MB} MB)"
+echo "# image size:      ${SIZE_MB} MB ($SIZE bytes, FROM scratch); its files:"
+[ -s "$WORK/files.txt" ] && sed 's/^/#   /' "$WORK/files.txt"
 echo "# time to healthy: ${HEALTHY_S} s from 'run' to the first 200 from /_sagemock/health (container B; the server was ready ${B_READY_MS} ms after its container started)"
 printf '# stop (SIGTERM):  %s\n' "${STOP_TIMES[@]}"
 summary
