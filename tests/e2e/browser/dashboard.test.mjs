@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
-import {REPO, SEED, admin, keepScreenshot, launchBrowser, sagemaker, seedDocument, startServer}
+import {REPO, SEED, admin, keepScreenshot, launchBrowser, request, sagemaker, seedDocument, startServer}
   from './helpers.mjs';
 
 let srv, browser, page;
@@ -284,12 +284,68 @@ test('the requests tab shows a failed call in red, marked Error in words', async
     ['DescribeTrainingJob', 'StopTrainingJob', 'DescribeTrainingJob']);
 });
 
+test('a job plots its CloudWatch metrics: one SVG line chart per metric, a line per host', async () => {
+  // Ten minutes of training on two GPU hosts: 5 epochs of two metrics, instance metrics a minute.
+  const steps = [['Starting', 3], ['Downloading', 62], ['Training', 600], ['Uploading', 10]]
+    .map(([status, s]) => ({status, durationSeconds: s, messages: [{atSeconds: 0, text: status}]}));
+  const metricDefs = [{Name: 'train:loss', Regex: 'train:loss=([0-9.]+)'}, {Name: 'validation:accuracy', Regex: 'acc=([0-9.]+)'}];
+  await admin(srv, 'POST', 'fixtures', {
+    scenarios: [{name: 'chart-ten-minutes', steps}],
+    jobs: [{request: request('charted', {HyperParameters: {epochs: '5'},
+      AlgorithmSpecification: {TrainingImage: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1',
+        TrainingInputMode: 'File', MetricDefinitions: metricDefs},
+      ResourceConfig: {InstanceType: 'ml.g5.xlarge', InstanceCount: 2, VolumeSizeInGB: 30}}),
+    scenario: 'chart-ten-minutes', createdSecondsAgo: 1200}],
+  });
+  await open('#/job/us-east-1/charted');
+  const charts = page.locator('#job-metrics figure.chart');
+  await charts.first().waitFor();
+  const data = await admin(srv, 'GET', 'jobs/metrics?name=charted');
+  const d = await describe('charted');
+  // A picture: inline SVG images with a text label, no table of numbers.
+  assert.equal(await page.locator('#job-metrics table').count(), 0);
+  assert.equal(await charts.count(), 2 + 5); // 2 algorithm metrics; CPU, memory, disk, GPU, GPU memory
+  for (const def of metricDefs) {
+    const series = data.metrics.find((m) => m.name === def.Name && m.kind === 'algorithm');
+    assert.equal(series.points.length, 5);
+    const fig = page.locator(`#job-metrics figure.chart[data-metric="${def.Name}"][data-dimension="TrainingJobName"]`);
+    const svg = fig.locator('svg[role="img"]').first();
+    // one marker per datapoint, at the series' times and values, joined by one line
+    const dots = await svg.locator('circle').evaluateAll((cs) => cs.map((c) => [Number(c.dataset.t), Number(c.dataset.v)]));
+    assert.deepEqual(dots, series.points);
+    const line = await svg.locator('polyline').getAttribute('points');
+    const xy = line.split(' ').map((p) => p.split(',').map(Number));
+    assert.equal(xy.length, 5);
+    for (let i = 1; i < xy.length; i++) assert.ok(xy[i][0] > xy[i - 1][0], 'time runs left to right');
+    // higher values are drawn higher (smaller y)
+    const [lo, hi] = [series.points.reduce((a, p) => (p[1] < a[1] ? p : a)), series.points.reduce((a, p) => (p[1] > a[1] ? p : a))];
+    assert.ok(xy[series.points.indexOf(hi)][1] < xy[series.points.indexOf(lo)][1]);
+    // the last value is Describe's FinalMetricDataList value, and the chart says so in words
+    const final = d.FinalMetricDataList.find((m) => m.MetricName === def.Name).Value;
+    assert.equal(series.points.at(-1)[1], final);
+    assert.match(await svg.getAttribute('aria-label'), new RegExp(`^${def.Name} \\(None, by TrainingJobName\\): 5 datapoints`));
+    assert.equal(Number(await fig.locator('figcaption [data-last]').getAttribute('data-last')), final);
+  }
+  // Instance metrics: one chart per metric, one line per host (told apart by dash and legend).
+  const cpu = page.locator('#job-metrics figure.chart[data-metric="CPUUtilization"]');
+  assert.deepEqual(await cpu.locator('svg[role="img"] g[data-series]').evaluateAll((gs) => gs.map((g) => g.dataset.series)),
+    ['algo-1', 'algo-2']);
+  const legend = await cpu.locator('.legend').innerText();
+  assert.ok(legend.includes('algo-1') && legend.includes('algo-2'), legend);
+  const dashes = await cpu.locator('svg[role="img"] polyline').evaluateAll((ls) => ls.map((l) => l.getAttribute('stroke-dasharray')));
+  assert.notEqual(dashes[0], dashes[1]);
+  const cpuPoints = data.metrics.filter((m) => m.name === 'CPUUtilization').reduce((n, m) => n + m.points.length, 0);
+  assert.equal(await cpu.locator('circle').count(), cpuPoints);
+  assert.equal(await page.locator('#job-metrics figure.chart[data-metric="GPUUtilization"]').count(), 1);
+  await keepScreenshot(page, 'job-metrics');
+});
+
 test('the page fetched nothing but its own server, and raised no error', () => {
   assert.deepEqual(offOrigin, []);
   assert.deepEqual(pageErrors, []);
   // Refused: only the job that does not exist (its Describe and its log), and the negative rate.
   assert.deepEqual([...new Set(refused)].sort(), ['400 POST /_sagemock/clock', '404 GET /_sagemock/jobs/describe',
-    '404 GET /_sagemock/jobs/logs']);
+    '404 GET /_sagemock/jobs/logs', '404 GET /_sagemock/jobs/metrics']);
 });
 
 test('under --admin-token the page opens with ?token= and sends the token on every fetch', async () => {
