@@ -330,3 +330,38 @@ def test_the_aws_cli_v2_reads_the_same_datapoints(server, job, tmp_path):
         assert problems == [], problems
     finally:
         proxy.stop()
+
+
+# ------------------------------------------------------------------------------- --auth sigv4
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory):
+    import conftest
+    from helpers import ACCESS_KEY, SECRET_KEY
+    d = tmp_path_factory.mktemp("cloudwatch_sigv4")
+    (d / "credentials").write_text(
+        f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n")
+    srv = conftest._start(d / "srv", args=("--auth", "sigv4", "--credentials",
+                                           str(d / "credentials")))
+    yield srv
+    conftest._stop_and_check(srv)
+
+
+@pytest.mark.parametrize("protocol", ["query", "json", "cbor"])
+def test_signed_calls_pass_and_a_bad_signature_is_refused_in_each_protocol(strict, protocol):
+    """Signed with the signing name "monitoring" (the CBOR path is part of the signature)."""
+    calls = [{"op": "list_metrics", "args": {}}]
+    if protocol == "query":
+        c = client(strict, "cloudwatch")
+        assert c.list_metrics()["Metrics"] == []
+        bad = client(strict, "cloudwatch", secret="wrong")
+        with pytest.raises(ClientError) as e:
+            bad.list_metrics()
+        assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+        return
+    if LATEST is None:
+        pytest.skip("no pyenv python3 with botocore >= 1.37")
+    p = subprocess.run([LATEST, __file__, strict.url, protocol, json.dumps(calls)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["results"] == [{"ok": {"Metrics": []}}] and out["violations"] == [], out
