@@ -25,20 +25,31 @@
 
 enum kind { K_STRUCT, K_LIST, K_MAP, K_STRING, K_BLOB, K_INTEGER, K_BOOL, K_DOUBLE, K_TIMESTAMP };
 
+/* model_kind() (one reading of shape types for every walker), with blobs apart: CBOR carries
+ * them as byte strings. */
 static enum kind shape_kind(const cJSON *shape)
 {
-    static const struct {
-        const char *name;
-        enum kind kind;
-    } kinds[] = {{"structure", K_STRUCT}, {"list", K_LIST},     {"map", K_MAP},
-                 {"string", K_STRING},    {"blob", K_BLOB},     {"integer", K_INTEGER},
-                 {"long", K_INTEGER},     {"boolean", K_BOOL},  {"float", K_DOUBLE},
-                 {"double", K_DOUBLE},    {"timestamp", K_TIMESTAMP}};
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(shape, "type");
-    if (cJSON_IsString(t))
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-            if (strcmp(t->valuestring, kinds[i].name) == 0) return kinds[i].kind;
-    return K_STRING;
+    if (cJSON_IsString(t) && strcmp(t->valuestring, "blob") == 0) return K_BLOB;
+    switch (model_kind(shape)) {
+    case MK_STRUCT:
+        return K_STRUCT;
+    case MK_LIST:
+        return K_LIST;
+    case MK_MAP:
+        return K_MAP;
+    case MK_INTEGER:
+    case MK_LONG:
+        return K_INTEGER;
+    case MK_BOOL:
+        return K_BOOL;
+    case MK_DOUBLE:
+        return K_DOUBLE;
+    case MK_TIMESTAMP:
+        return K_TIMESTAMP;
+    default:
+        return K_STRING;
+    }
 }
 
 static const cJSON *ref_shape(const sm_model *m, const cJSON *ref)
