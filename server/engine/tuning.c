@@ -12,6 +12,11 @@
  *   MaxRuntimeInSeconds,       the job stops launching and stops its running children
  *   StopHyperParameterTuningJob
  *
+ * Events at the same millisecond are taken in this order: children ending (and the criteria
+ * their objectives meet), epoch reports, MaxRuntimeInSeconds and the stop request, launches,
+ * stops; a stop request at CreationTime itself comes after the first launches (it was sent
+ * after the request that created the job).
+ *
  * Each event is a function of the recorded outcomes of children created before it, so a child
  * that does not exist yet is only needed at its own launch: the replay then returns the action
  * "create child k at T with this point" (T <= t), and the caller creates it and evaluates
@@ -648,6 +653,17 @@ static int64_t next_event(const sim *s)
     return t;
 }
 
+/* StopHyperParameterTuningJob, once its time is reached. */
+static void user_stop(sim *s, int64_t at)
+{
+    const tn_config *cfg = s->cfg;
+    if (cfg->stop_ms < 0 || cfg->stop_ms > at || s->stop_seen) return;
+    s->stop_seen = 1;
+    /* A stop after the job ended changes nothing (the API refuses it then). */
+    if (!((s->halt != TN_HALT_NONE || s->launched >= s->max_jobs) && s->running == 0))
+        halt(s, TN_HALT_STOPPED, at);
+}
+
 /* Process everything that happens at `at`; returns 1 with the action in out when one is due. */
 static int step(sim *s, int64_t at, tn_view *out)
 {
@@ -680,24 +696,9 @@ static int step(sim *s, int64_t at, tn_view *out)
     if (s->halt == TN_HALT_NONE && cfg->max_runtime_ms >= 0 &&
         cfg->created_ms + cfg->max_runtime_ms <= at)
         halt(s, TN_HALT_RUNTIME, at);
-    if (cfg->stop_ms >= 0 && cfg->stop_ms <= at && !s->stop_seen) {
-        s->stop_seen = 1;
-        /* A stop after the job ended changes nothing (the API refuses it then). */
-        if (!((s->halt != TN_HALT_NONE || s->launched >= s->max_jobs) && s->running == 0))
-            halt(s, TN_HALT_STOPPED, at);
-    }
-    /* 4. Stops due now. */
-    for (int i = 0; i < s->launched; i++) {
-        if (s->pending[i] < 0 || s->pending[i] > at) continue;
-        if (needs_stop(s, i, s->pending[i])) {
-            out->action = TN_ACT_STOP;
-            out->act_child = i;
-            out->act_ms = s->pending[i];
-            return 1;
-        }
-        s->pending[i] = -1;
-    }
-    /* 5. Launches into the free slots. */
+    /* A stop at CreationTime arrived after the request that launched the first children. */
+    if (at > cfg->created_ms) user_stop(s, at);
+    /* 4. Launches into the free slots. */
     while (s->halt == TN_HALT_NONE && s->launched < s->max_jobs && s->running < s->parallel) {
         int k = s->launched;
         if (k >= s->n) {
@@ -712,6 +713,18 @@ static int step(sim *s, int64_t at, tn_view *out)
         s->running++;
         s->pending[k] = -1;
         if (s->ch[k].created_ms > s->last_change) s->last_change = s->ch[k].created_ms;
+    }
+    if (at == cfg->created_ms) user_stop(s, at);
+    /* 5. Stops due now. */
+    for (int i = 0; i < s->launched; i++) {
+        if (s->pending[i] < 0 || s->pending[i] > at) continue;
+        if (needs_stop(s, i, s->pending[i])) {
+            out->action = TN_ACT_STOP;
+            out->act_child = i;
+            out->act_ms = s->pending[i];
+            return 1;
+        }
+        s->pending[i] = -1;
     }
     return 0;
 }

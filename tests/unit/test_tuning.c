@@ -500,6 +500,22 @@ static void test_stop_stops_the_running_children_then_the_job(void **state)
     assert_int_equal(w.n, 3); /* nothing launched after the stop */
 }
 
+static void test_a_stop_at_creation_time_follows_the_first_launches(void **state)
+{
+    (void)state;
+    static world w;
+    world_init(&w, TN_RANDOM, 10, 2);
+    w.cfg.stop_ms = T0; /* StopHyperParameterTuningJob in the same millisecond as Create */
+    tn_view v;
+    run(&w, T0, &v);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.stops, 2);
+    assert_int_equal(v.status, TN_STOPPING);
+    run(&w, T0 + STOP_DELAY, &v);
+    assert_int_equal(v.status, TN_STOPPED);
+    assert_int_equal(v.stopped, 2);
+}
+
 static void test_max_runtime_stops_launching_and_completes(void **state)
 {
     (void)state;
@@ -635,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_convergence_is_detected_and_may_complete_the_job),
         cmocka_unit_test(test_the_job_fails_when_five_children_fail_before_one_succeeds),
         cmocka_unit_test(test_stop_stops_the_running_children_then_the_job),
+        cmocka_unit_test(test_a_stop_at_creation_time_follows_the_first_launches),
         cmocka_unit_test(test_max_runtime_stops_launching_and_completes),
         cmocka_unit_test(test_warm_start_points_feed_the_bayesian_search),
         cmocka_unit_test(test_values_and_coordinates_round_trip),
