@@ -120,8 +120,7 @@ static int query_compatible_type(const sm_req *r, const char *code, char *out, s
     for (const char *c = cJSON_IsString(sid) ? sid->valuestring : ""; *c && n + 1 < sizeof ns; c++)
         if (*c != ' ') ns[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
     ns[n] = 0;
-    snprintf(out, outlen, "com.amazonaws.%s#%s", ns, shape);
-    return 1;
+    return snprintf(out, outlen, "com.amazonaws.%s#%s", ns, shape) < (int)outlen;
 }
 
 /* Used when even an error body cannot be allocated: a static text, copied if possible. */

@@ -284,7 +284,7 @@ double tn_surface_value(const tn_surface *s, const tn_def *d, const tn_point *p,
     double best = s->has_best ? s->best : maximize ? 0.95 : 0.05;
     double worst = s->has_worst ? s->worst : maximize ? 0.5 : 1.0;
     double width = s->width > 0 ? s->width : 0.35;
-    tn_point opt;
+    tn_point opt = {0};
     for (int j = 0; j < d->nranges; j++) {
         const tn_range *r = &d->ranges[j];
         double h = unit(mix64(fnv(r->name) ^ 0x5DEECE66Du));
