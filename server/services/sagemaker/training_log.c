@@ -11,11 +11,10 @@
 #include "errors.h"
 #include "jobs.h"
 #include "jsonutil.h"
+#include "metrics.h"
 #include "scenario.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <cjson/cJSON.h>
-#include <pcre2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,40 +165,24 @@ int training_last_metrics(const store_job *job, int max, int *found, double *val
     cJSON *req = cJSON_Parse(job->request ? job->request : "");
     const cJSON *md;
     int n = 0;
-    pcre2_match_data *data = pcre2_match_data_create(4, NULL);
+    /* The same scan CloudWatch's algorithm metrics make (engine/metrics.c): the last point. */
     cJSON_ArrayForEach(md,
                        json_array(json_object(req, "AlgorithmSpecification"), "MetricDefinitions"))
     {
-        if (n == max || !data) break;
-        found[n] = 0;
+        if (n == max || rc == SM_ENOMEM) break;
+        mx_series series = {0};
         const char *regex = json_string(md, "Regex");
-        int err;
-        PCRE2_SIZE off;
-        pcre2_code *re = regex ? pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                                               &err, &off, NULL)
-                               : NULL;
-        const jl_stream *s = log.nstreams ? &log.streams[0] : NULL;
-        for (int k = 0; re && s && k < s->nevents; k++) {
-            const char *msg = s->events[k].message;
-            if (pcre2_match(re, (PCRE2_SPTR)msg, strlen(msg), 0, 0, data, NULL) < 2) continue;
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(data);
-            char num[64];
-            size_t len = ov[3] - ov[2];
-            if (ov[2] == PCRE2_UNSET || len == 0 || len >= sizeof num) continue;
-            memcpy(num, msg + ov[2], len);
-            num[len] = 0;
-            char *end;
-            double v = strtod(num, &end);
-            if (*end) continue;
-            found[n] = 1;
-            value[n] = v;
-            at_ms[n] = s->events[k].timestamp_ms / 1000 * 1000;
+        int sc = regex ? mx_scan(log.nstreams ? &log.streams[0] : NULL, regex, &series) : SM_OK;
+        if (sc == SM_ENOMEM) rc = sc;
+        found[n] = series.n > 0;
+        if (found[n]) {
+            value[n] = series.p[series.n - 1].v;
+            at_ms[n] = series.p[series.n - 1].t_ms;
         }
-        pcre2_code_free(re);
+        mx_series_free(&series);
         n++;
     }
-    pcre2_match_data_free(data);
     cJSON_Delete(req);
     jl_free(&log);
-    return data ? n : SM_ENOMEM;
+    return rc == SM_ENOMEM ? rc : n;
 }
