@@ -296,9 +296,31 @@ static const char *query_code(const char *code)
     return code;
 }
 
+/* Refused: the AWS error in the request's protocol. */
+static int refused(sm_req *r, const sigv4_result *res)
+{
+    /* The message may echo the client's own session token (in the canonical request) back
+     * to it, as AWS does; it is never logged. */
+    log_msg(LOG_DEBUG, "req=%s SigV4 refused: %s (access key %s)", r->request_id, res->code,
+            res->access_key_id[0] ? res->access_key_id : "-");
+    return reply_error(r, r->protocol == PROTO_QUERY ? query_code(res->code) : res->code, "%s",
+                       res->message);
+}
+
 int auth_check(sm_req *r)
 {
-    if (cfg.auth != CFG_AUTH_SIGV4) return SM_OK;
+    sigv4_result res = {0};
+    int rc;
+    if (cfg.auth != CFG_AUTH_SIGV4) {
+        /* Nothing is verified, but the region still comes from a well-formed credential
+         * only: a malformed or repeated one is refused as --auth sigv4 would refuse it. */
+        rc = sigv4_scope(r->authorization, &res);
+        if (rc == SM_OK) snprintf(r->region, sizeof r->region, "%s", res.region);
+        if (rc == SM_ERR && res.code) refused(r, &res);
+        if (rc == SM_ENOMEM) reply_error(r, "InternalFailure", "Out of memory.");
+        sigv4_result_free(&res);
+        return rc == SM_OK ? SM_OK : SM_ERR;
+    }
     char *path = wire_path(r->path ? r->path : "/");
     sigv4_input in = {
         .method = r->method,
@@ -312,20 +334,16 @@ int auth_check(sm_req *r)
         .service = r->service ? r->service->signing_name : "sagemaker",
         .creds = lookup,
     };
-    sigv4_result res = {0};
-    int rc = path ? sigv4_verify(&in, &res) : SM_ENOMEM;
+    rc = path ? sigv4_verify(&in, &res) : SM_ENOMEM;
     free(path);
     if (rc == SM_OK) {
+        /* The region is the verified scope's, never one read elsewhere in the header. */
+        snprintf(r->region, sizeof r->region, "%s", res.region);
         sigv4_result_free(&res);
         return SM_OK;
     }
     if (rc == SM_ERR && res.code) {
-        /* The message may echo the client's own session token (in the canonical request) back
-         * to it, as AWS does; it is never logged. */
-        log_msg(LOG_DEBUG, "req=%s SigV4 refused: %s (access key %s)", r->request_id, res.code,
-                res.access_key_id[0] ? res.access_key_id : "-");
-        reply_error(r, r->protocol == PROTO_QUERY ? query_code(res.code) : res.code, "%s",
-                    res.message);
+        refused(r, &res);
     } else {
         reply_error(r, "InternalFailure", "Out of memory while verifying the signature.");
     }

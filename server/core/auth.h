@@ -22,9 +22,12 @@ size_t auth_key_count(void);
 /* Forgets (and wipes) every credential. */
 void auth_free(void);
 
-/* The gate's hook for the SageMaker API: with --auth sigv4, verifies the request's signature
- * (spec §6) on the wall clock. Returns SM_OK, or replies the AWS error (reply_error) and returns
- * SM_ERR; the caller then just returns. With --auth none: SM_OK. */
+/* The gate's hook for every AWS API: with --auth sigv4, verifies the request's signature
+ * (spec §6) on the wall clock and sets r->region to the verified scope's region. With --auth
+ * none, sets r->region to the region of the Authorization header's credential when it has one,
+ * and refuses a malformed or repeated credential as sigv4 would. Returns SM_OK (r->region ""
+ * when there is no credential: the caller uses --region), or replies the AWS error
+ * (reply_error) and returns SM_ERR; the caller then just returns. */
 int auth_check(sm_req *r);
 
 /* The admin API's guard: when --admin-token is set, the request must carry

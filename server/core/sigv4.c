@@ -6,8 +6,9 @@
  *
  *   1. a presigned query ('X-Amz-Algorithm') and an Authorization header together  -> Invalid
  *   2. no Authorization, or not "AWS4-..."                                          -> Missing
- *   3. a part that is not key=value; Credential, Signature, SignedHeaders, and a
- *      X-Amz-Date or Date header present (all missing ones in one message)          -> Incomplete
+ *   3. a part that is not key=value, or a part given twice; Credential, Signature,
+ *      SignedHeaders, and a X-Amz-Date or Date header present (all missing ones in one
+ *      message)                                                                     -> Incomplete
  *   4. the date in ISO-8601 basic format (or an HTTP date in Date)                  -> Incomplete
  *   5. the date within 15 minutes of the wall clock, either way                     -> Invalid
  *   6. 'host' among the signed headers                                              -> Invalid
@@ -26,6 +27,17 @@
  * whitespace collapsed; the payload hash from x-amz-content-sha256 when sent, else SHA-256 of
  * the body. Presigned (query-string) requests are not supported: SageMaker's clients never
  * send them, so one without an Authorization header is "missing authentication".
+ *
+ * The header's parts are separated by commas and white space, as Coral splits them (spec
+ * §6.1: a space inside the credential makes its tail "not a valid key=value pair"). A part
+ * given twice is refused (our text: AWS's is not known), so that no reader of the header can
+ * take another Credential than the one verified; the verified scope is handed back
+ * (sigv4_result.region), and it is the only region a request may act on.
+ *
+ * Only 'host' must be signed (step 6), as on AWS: X-Amz-Target need not be. A Coral service
+ * accepts a request whose other x-amz-* headers are unsigned (S3 alone refuses them,
+ * "HeadersNotSigned"), and clients rely on it: botocore, the CLI and the JS SDK sign
+ * x-amz-target, tools such as awscurl sign only host and x-amz-date.
  */
 #include "sigv4.h"
 #include "strbuf.h"
@@ -456,18 +468,9 @@ typedef struct auth_parts {
     char *buf; /* owned: the header after the algorithm, cut into the pieces below */
     char algorithm[64];
     const char *credential, *signed_headers, *signature;
-    const char *not_kv; /* the first part without '=' */
+    const char *not_kv;    /* the first part without '=' */
+    const char *duplicate; /* the name of the first part given twice */
 } auth_parts;
-
-static char *trim(char *s)
-{
-    while (is_space(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && is_space(s[n - 1]))
-        s[--n] = 0;
-    return s;
-}
 
 static int parse_authorization(const char *auth, auth_parts *ap)
 {
@@ -478,23 +481,21 @@ static int parse_authorization(const char *auth, auth_parts *ap)
         an++;
     snprintf(ap->algorithm, sizeof ap->algorithm, "%.*s", (int)an, auth);
     if (!(ap->buf = strdup(auth + an))) return SM_ENOMEM;
-    for (char *save = NULL, *part = strtok_r(ap->buf, ",", &save); part;
-         part = strtok_r(NULL, ",", &save)) {
-        part = trim(part);
-        if (!*part) continue;
+    static const char *const names[] = {"Credential", "SignedHeaders", "Signature"};
+    for (char *save = NULL, *part = strtok_r(ap->buf, ", \t\r\n\v\f", &save); part;
+         part = strtok_r(NULL, ", \t\r\n\v\f", &save)) {
         char *eq = strchr(part, '=');
         if (!eq) {
             if (!ap->not_kv) ap->not_kv = part;
             continue;
         }
         *eq = 0;
-        const char *key = trim(part), *val = trim(eq + 1);
-        if (strcmp(key, "Credential") == 0)
-            ap->credential = val;
-        else if (strcmp(key, "SignedHeaders") == 0)
-            ap->signed_headers = val;
-        else if (strcmp(key, "Signature") == 0)
-            ap->signature = val;
+        const char **slot[] = {&ap->credential, &ap->signed_headers, &ap->signature};
+        for (int i = 0; i < 3; i++) {
+            if (strcmp(part, names[i]) != 0) continue;
+            if (*slot[i] && !ap->duplicate) ap->duplicate = names[i];
+            *slot[i] = eq + 1;
+        }
     }
     return SM_OK;
 }
@@ -540,6 +541,10 @@ static int check_parts(const sigv4_input *in, const char *auth, const auth_parts
                       "'%s' not a valid key=value pair (missing equal-sign) in Authorization "
                       "header: '%s'.",
                       ap->not_kv, auth);
+    if (ap->duplicate)
+        return refuse(res, SIGV4_INCOMPLETE,
+                      "Authorization header has more than one '%s' parameter: '%s'.",
+                      ap->duplicate, auth);
     const char *xdate = in->header(in->header_ctx, "x-amz-date");
     const char *date = in->header(in->header_ctx, "date");
     if (!ap->credential || !*ap->credential || !ap->signature || !*ap->signature ||
@@ -569,6 +574,31 @@ static int check_parts(const sigv4_input *in, const char *auth, const auth_parts
     return SM_OK;
 }
 
+/* Step 8: the credential's five parts (a trailing '/' ignored), pointers into cred, which it
+ * cuts. */
+static int split_credential(const auth_parts *ap, char *cred, sigv4_result *res, char *part[5])
+{
+    size_t n = strlen(cred);
+    while (n && cred[n - 1] == '/')
+        cred[--n] = 0;
+    int count = 1;
+    for (size_t i = 0; i < n; i++)
+        count += cred[i] == '/';
+    if (count != 5)
+        return refuse(res, SIGV4_INCOMPLETE,
+                      "Credential must have exactly 5 slash-delimited elements, e.g. "
+                      "keyid/date/region/service/term, got '%s'",
+                      ap->credential);
+    part[0] = cred;
+    for (int i = 1; i < 5; i++) {
+        part[i] = strchr(part[i - 1], '/');
+        *part[i]++ = 0;
+    }
+    return SM_OK;
+}
+
+#define MSG_REGION "Credential should be scoped to a valid region, not '%.100s'. "
+
 /* Steps 5 to 9: the time window, host, algorithm, credential and scope. Fills the scope
  * pieces (pointers into cred, which it cuts). */
 static int check_scope(const sigv4_input *in, const auth_parts *ap, char *cred,
@@ -596,30 +626,15 @@ static int check_scope(const sigv4_input *in, const auth_parts *ap, char *cred,
                       "Unsupported AWS 'algorithm': '%s' (only AWS4-HMAC-SHA256 for now). ",
                       ap->algorithm);
 
-    size_t n = strlen(cred);
-    while (n && cred[n - 1] == '/')
-        cred[--n] = 0;
-    int count = 1;
-    for (size_t i = 0; i < n; i++)
-        count += cred[i] == '/';
-    if (count != 5)
-        return refuse(res, SIGV4_INCOMPLETE,
-                      "Credential must have exactly 5 slash-delimited elements, e.g. "
-                      "keyid/date/region/service/term, got '%s'",
-                      ap->credential);
-    part[0] = cred;
-    for (int i = 1; i < 5; i++) {
-        part[i] = strchr(part[i - 1], '/');
-        *part[i]++ = 0;
-    }
+    int rc = split_credential(ap, cred, res, part);
+    if (rc != SM_OK) return rc;
     int bad_region = !region_ok(part[2]), bad_service = strcmp(part[3], in->service) != 0,
         bad_term = strcmp(part[4], SIGV4_TERMINATOR) != 0,
         bad_date = strlen(part[1]) != 8 || strncmp(part[1], amz_date, 8) != 0;
     if (bad_region || bad_service || bad_term || bad_date) {
         char region[200] = "", service[200] = "", term[200] = "", date[200];
         if (bad_region)
-            snprintf(region, sizeof region,
-                     "Credential should be scoped to a valid region, not '%.100s'. ", part[2]);
+            snprintf(region, sizeof region, MSG_REGION, part[2]);
         if (bad_service)
             snprintf(service, sizeof service,
                      "Credential should be scoped to correct service: '%.100s'. ", in->service);
@@ -697,6 +712,39 @@ int sigv4_verify(const sigv4_input *in, sigv4_result *res)
             rc = refuse(res, SIGV4_UNRECOGNIZED, MSG_UNKNOWN_KEY);
         else
             rc = check_signature(in, &ap, part, amz_date, secret, token, res);
+    }
+    if (rc == SM_OK) snprintf(res->region, sizeof res->region, "%s", part[2]);
+    free(cred);
+    free(ap.buf);
+    return rc;
+}
+
+int sigv4_scope(const char *auth, sigv4_result *res)
+{
+    memset(res, 0, sizeof *res);
+    while (auth && is_space(*auth))
+        auth++;
+    if (!auth || strncmp(auth, "AWS4-", 5) != 0) return SM_OK;
+    auth_parts ap = {0};
+    char *cred = NULL, *part[5] = {0};
+    int rc = parse_authorization(auth, &ap);
+    if (rc == SM_OK && ap.not_kv)
+        rc = refuse(res, SIGV4_INCOMPLETE,
+                    "'%s' not a valid key=value pair (missing equal-sign) in Authorization "
+                    "header: '%s'.",
+                    ap.not_kv, auth);
+    else if (rc == SM_OK && ap.duplicate)
+        rc = refuse(res, SIGV4_INCOMPLETE,
+                    "Authorization header has more than one '%s' parameter: '%s'.", ap.duplicate,
+                    auth);
+    if (rc == SM_OK && ap.credential) {
+        rc = (cred = strdup(ap.credential)) ? split_credential(&ap, cred, res, part) : SM_ENOMEM;
+        if (rc == SM_OK && !region_ok(part[2]))
+            rc = refuse(res, SIGV4_INVALID, MSG_REGION, part[2]);
+        if (rc == SM_OK) {
+            snprintf(res->region, sizeof res->region, "%s", part[2]);
+            snprintf(res->access_key_id, sizeof res->access_key_id, "%s", part[0]);
+        }
     }
     free(cred);
     free(ap.buf);

@@ -58,11 +58,22 @@ typedef struct sigv4_result {
     char *canonical_request;
     char *string_to_sign;
     char access_key_id[129]; /* once parsed (for the access log; never a secret) */
+    /* The region of the credential scope, once verified (sigv4_verify returned SM_OK) or
+     * read (sigv4_scope); "" otherwise. The only region a request may act on. */
+    char region[SIGV4_REGION_MAX + 1];
 } sigv4_result;
 
-/* Verifies one request. Returns SM_OK (res->code NULL), SM_ERR (refused: res->code and
- * res->message set) or SM_ENOMEM. Always call sigv4_result_free() afterwards. */
+/* Verifies one request. Returns SM_OK (res->code NULL, res->region the verified scope's),
+ * SM_ERR (refused: res->code and res->message set) or SM_ENOMEM. Always call
+ * sigv4_result_free() afterwards. */
 int sigv4_verify(const sigv4_input *in, sigv4_result *res);
+/* Without verification (--auth none): the region of an Authorization header's credential
+ * scope, read as sigv4_verify reads it. SM_OK with res->region ("" when the header is absent,
+ * not AWS4-..., or has no Credential); SM_ERR with res->code and res->message when it is
+ * malformed as sigv4_verify would refuse it first: a part that is not key=value, a part given
+ * twice, a credential without exactly 5 parts (IncompleteSignatureException) or an invalid
+ * region (InvalidSignatureException); SM_ENOMEM. Call sigv4_result_free() afterwards. */
+int sigv4_scope(const char *authorization, sigv4_result *res);
 void sigv4_result_free(sigv4_result *res);
 
 /* The canonical request of spec §6.2 step 1; `signed_headers` is the SignedHeaders value

@@ -1178,6 +1178,123 @@ static void auth_check_uses_the_wall_clock_and_replies_aws_errors(void **state)
     auth_free();
 }
 
+
+/* The region a request acts on is the verified scope's; a part given twice is refused, so that
+ * no reader of the header can take another Credential than the one verified (issue 13). */
+static void repeated_parts_are_incomplete_and_the_verified_region_is_handed_back(void **state)
+{
+    (void)state;
+    hdr h[MAXH + 2];
+    sigv4_result res;
+    assert_int_equal(run(&boto3_plain, boto3_plain.h, plain_keys, "sagemaker", BOTO_NOW, &res),
+                     SM_OK);
+    assert_string_equal(res.region, "us-east-1");
+    sigv4_result_free(&res);
+
+    const char *forged =
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/eu-west-1/sagemaker/aws4_request, "
+        "Credential=" BOTO_CRED ", SignedHeaders=" BOTO_SIGNED ", Signature=" BOTO_SIG;
+    with_header(&boto3_plain, "Authorization", forged, h);
+    assert_int_equal(run(&boto3_plain, h, plain_keys, "sagemaker", BOTO_NOW, &res), SM_ERR);
+    assert_string_equal(res.code, "IncompleteSignatureException");
+    assert_non_null(strstr(res.message, "more than one 'Credential' parameter"));
+    assert_string_equal(res.region, "");
+    sigv4_result_free(&res);
+    expect_refusal(&boto3_plain, "Authorization",
+                   BOTO_AUTH(BOTO_CRED, BOTO_SIGNED, BOTO_SIG) ", Signature=" BOTO_SIG,
+                   plain_keys, BOTO_NOW, "IncompleteSignatureException",
+                   "Authorization header has more than one 'Signature' parameter: '" BOTO_AUTH(
+                       BOTO_CRED, BOTO_SIGNED, BOTO_SIG) ", Signature=" BOTO_SIG "'.");
+    /* Parts are split on white space too, as Coral splits them. */
+    expect_refusal(&boto3_plain, "Authorization",
+                   "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE /20261127/us-east-1/sagemaker/"
+                   "aws4_request, SignedHeaders=" BOTO_SIGNED ", Signature=" BOTO_SIG,
+                   plain_keys, BOTO_NOW, "IncompleteSignatureException",
+                   "'/20261127/us-east-1/sagemaker/aws4_request' not a valid key=value pair "
+                   "(missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 "
+                   "Credential=AKIDEXAMPLE /20261127/us-east-1/sagemaker/aws4_request, "
+                   "SignedHeaders=" BOTO_SIGNED ", Signature=" BOTO_SIG "'.");
+}
+
+/* --auth none: the scope's region is read the way sigv4_verify reads it, and a header it
+ * would refuse first is refused. */
+static void scope_without_verification(void **state)
+{
+    (void)state;
+    sigv4_result res;
+    assert_int_equal(sigv4_scope(NULL, &res), SM_OK);
+    assert_string_equal(res.region, "");
+    assert_int_equal(sigv4_scope("Bearer x", &res), SM_OK);
+    assert_string_equal(res.region, "");
+    assert_int_equal(sigv4_scope("AWS4-HMAC-SHA256 SignedHeaders=host, Signature=x", &res), SM_OK);
+    assert_string_equal(res.region, "");
+    assert_int_equal(sigv4_scope(" AWS4-HMAC-SHA256 Credential=AK/20200101/eu-north-1/sagemaker/"
+                                 "aws4_request/,SignedHeaders=host,Signature=x",
+                                 &res),
+                     SM_OK);
+    assert_string_equal(res.region, "eu-north-1");
+    assert_string_equal(res.access_key_id, "AK");
+    sigv4_result_free(&res);
+    static const struct {
+        const char *auth, *code, *text;
+    } bad[] = {
+        {"AWS4-HMAC-SHA256 Credential=AK/20200101/eu-west-1/sagemaker/aws4_request, "
+         "Credential=AK/20200101/us-east-1/sagemaker/aws4_request",
+         "IncompleteSignatureException", "more than one 'Credential'"},
+        {"AWS4-HMAC-SHA256 Credential=AK/eu-west-1/sagemaker/aws4_request",
+         "IncompleteSignatureException", "exactly 5 slash-delimited elements"},
+        {"AWS4-HMAC-SHA256 Credential", "IncompleteSignatureException",
+         "not a valid key=value pair"},
+        {"AWS4-HMAC-SHA256 Credential=AK/20200101/Eu-West-1/sagemaker/aws4_request",
+         "InvalidSignatureException", "scoped to a valid region, not 'Eu-West-1'"},
+        {"AWS4-HMAC-SHA256 Credential=AK/20200101//sagemaker/aws4_request",
+         "InvalidSignatureException", "scoped to a valid region, not ''"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = sigv4_scope(bad[i].auth, &res);
+        if (rc != SM_ERR || !res.code || strcmp(res.code, bad[i].code) ||
+            !strstr(res.message, bad[i].text))
+            fail_msg("%s: rc %d %s %s", bad[i].auth, rc, res.code ? res.code : "-",
+                     res.message ? res.message : "-");
+        assert_string_equal(res.region, "");
+        sigv4_result_free(&res);
+    }
+}
+
+/* auth_check sets the request's region from the verified (or, --auth none, the read) scope. */
+static void auth_check_sets_the_region_of_the_scope(void **state)
+{
+    (void)state;
+    char why[512];
+    clear_env();
+    setenv("SAGEMOCK_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("SAGEMOCK_SECRET_ACCESS_KEY", DOC_SECRET, 1);
+    assert_int_equal(auth_init(NULL, why, sizeof why), SM_OK);
+    clear_env();
+    hdr h[MAXH + 2];
+    with_header(&boto3_plain, "x-amz-date", BOTO_DATE, h);
+    cfg.auth = CFG_AUTH_SIGV4;
+    sm_req r = request_from(&boto3_plain, h, BOTO_NOW);
+    assert_int_equal(auth_check(&r), SM_OK);
+    assert_string_equal(r.region, "us-east-1");
+    req_free(&r);
+    cfg.auth = CFG_AUTH_NONE;
+    with_header(&boto3_plain, "Authorization",
+                "AWS4-HMAC-SHA256 Credential=x/y/ap-south-1/z/w, SignedHeaders=h, Signature=s", h);
+    r = request_from(&boto3_plain, h, 0);
+    assert_int_equal(auth_check(&r), SM_OK);
+    assert_string_equal(r.region, "ap-south-1");
+    req_free(&r);
+    with_header(&boto3_plain, "Authorization",
+                "AWS4-HMAC-SHA256 Credential=x/y/ap-south-1/z/w, Credential=x/y/us-east-1/z/w", h);
+    r = request_from(&boto3_plain, h, 0);
+    assert_int_equal(auth_check(&r), SM_ERR);
+    assert_string_equal(r.error_code, "IncompleteSignatureException");
+    assert_string_equal(r.region, "");
+    req_free(&r);
+    auth_free();
+}
+
 static void admin_token_guard(void **state)
 {
     (void)state;
@@ -1209,6 +1326,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(docs_iam_example_gives_the_published_signature),
+        cmocka_unit_test(repeated_parts_are_incomplete_and_the_verified_region_is_handed_back),
+        cmocka_unit_test(scope_without_verification),
+        cmocka_unit_test(auth_check_sets_the_region_of_the_scope),
         cmocka_unit_test(aws_test_suite_vectors_verify),
         cmocka_unit_test(aws_test_suite_canonical_forms),
         cmocka_unit_test(requests_signed_by_the_real_sdks_verify),
