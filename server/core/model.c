@@ -443,6 +443,34 @@ enum model_kind model_kind(const cJSON *shape)
     return MK_STRING; /* model_load() refuses unknown types; never reached */
 }
 
+int model_set_printed_patterns(sm_model *m, const char *const *pairs, char *err, size_t errlen)
+{
+    for (int i = 0; pairs && pairs[i]; i += 2) {
+        const char *name = pairs[i], *text = pairs[i + 1];
+        const struct mshape *sh = find_shape(m, name);
+        const cJSON *pat = sh ? cJSON_GetObjectItemCaseSensitive(sh->shape, "pattern") : NULL;
+        if (!text || !cJSON_IsString(pat)) {
+            snprintf(err, errlen, "printed pattern of %s: no such shape with a pattern", name);
+            return SM_EINVAL;
+        }
+        const char *core = text + (text[0] == '^');
+        size_t n = strlen(core);
+        if (n > 0 && core[n - 1] == '$' && (n < 2 || core[n - 2] != '\\')) n--;
+        if (strlen(pat->valuestring) != n || strncmp(core, pat->valuestring, n) != 0) {
+            snprintf(err, errlen, "printed pattern of %s differs from the model's in more than "
+                     "its anchors", name);
+            return SM_EINVAL;
+        }
+        cJSON *shape = (cJSON *)sh->shape; /* the model's own tree, not yet shared */
+        cJSON_DeleteItemFromObjectCaseSensitive(shape, MODEL_PRINTED_PATTERN);
+        if (!cJSON_AddStringToObject(shape, MODEL_PRINTED_PATTERN, text)) {
+            snprintf(err, errlen, "out of memory");
+            return SM_EINVAL;
+        }
+    }
+    return SM_OK;
+}
+
 /*
  * 1 when the whole of `s` matches, 0 when it does not (including invalid UTF-8 and a match
  * that hit the backtracking limit), -1 when the shape is unknown or has no pattern, and

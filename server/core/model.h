@@ -49,6 +49,17 @@ enum model_kind {
 };
 enum model_kind model_kind(const cJSON *shape);
 
+/* The key under which a shape's pattern as the service prints it is kept (see
+ * model_set_printed_patterns); validation messages print it instead of "pattern". */
+#define MODEL_PRINTED_PATTERN "x-sagemock-printedPattern"
+
+/* At start-up, before the model is shared: `pairs` ({shape, text, shape, text, ..., NULL},
+ * static strings) give patterns as the service prints them in its validation messages where
+ * the published model writes them differently. Only anchors may differ: `text` less a leading
+ * '^' and a trailing '$' must be the model's pattern (matching is unchanged: it is always
+ * whole-value). 0, or SM_EINVAL with the reason in err. */
+int model_set_printed_patterns(sm_model *m, const char *const *pairs, char *err, size_t errlen);
+
 /* Whole-value match of `s` against the pattern of shape `shape_name` (1 match, 0 no, -1 no
  * pattern). */
 int model_pattern_match(const sm_model *m, const char *shape_name, const char *s);

@@ -53,6 +53,9 @@ typedef struct sm_service {
      * CloudWatch Logs says "InvalidParameterException", IAM and STS "ValidationError". */
     const char *validation_code;
     const char *model_json;  /* the embedded model text (embed.cmake) */
+    /* Patterns as the service prints them in validation messages where the model writes them
+     * otherwise (anchors): {shape, text, ..., NULL}; NULL when none. See model.h. */
+    const char *const *printed_patterns;
     const sm_operation *ops; /* sorted by name (strcmp) */
     int nops;
     /* The resource a request is about (a job name), for faults, the journal and the access

@@ -39,7 +39,8 @@ int services_load(char *err, size_t errlen)
                 return SM_ERR;
             }
         if (models[i]) continue;
-        if (!(models[i] = model_load(s->model_json, why, sizeof why))) {
+        if (!(models[i] = model_load(s->model_json, why, sizeof why)) ||
+            model_set_printed_patterns(models[i], s->printed_patterns, why, sizeof why) != SM_OK) {
             snprintf(err, errlen, "the %s model does not load: %s", s->id, why);
             services_free();
             return SM_ERR;

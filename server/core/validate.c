@@ -334,10 +334,16 @@ static void rule_text(strbuf *b, const cJSON *shape, int flag)
     int first = 1;
 
     switch (flag) {
-    case F_PATTERN:
+    case F_PATTERN: {
+        /* as the service prints it (anchors included, model_set_printed_patterns), else as
+         * the model writes it */
+        const cJSON *printed = cJSON_GetObjectItemCaseSensitive(shape, MODEL_PRINTED_PATTERN);
         sb_printf(b, "Member must satisfy regular expression pattern: %s",
-                  cJSON_GetObjectItemCaseSensitive(shape, "pattern")->valuestring);
+                  cJSON_IsString(printed)
+                      ? printed->valuestring
+                      : cJSON_GetObjectItemCaseSensitive(shape, "pattern")->valuestring);
         break;
+    }
     case F_LENMAX:
     case F_LENMIN:
         shape_int(shape, flag == F_LENMAX ? "max" : "min", &n);

@@ -450,6 +450,43 @@ static void test_real_message_pattern_of_training_job_name(void **state)
                  VAL_VALIDATION, want);
 }
 
+/* The service prints the 2022 model's strings, anchors included (real messages of 2018 and
+ * 2023); a service gives them to its model at start-up (model_set_printed_patterns). Only the
+ * anchors may differ from the model's pattern, and matching does not change. */
+static void test_printed_patterns_keep_the_anchors_the_service_prints(void **state)
+{
+    (void)state;
+    char err[256];
+    sm_model *m = model_load(sagemaker_model_json, err, sizeof err);
+    assert_non_null(m);
+    static const char *const printed[] = {"TrainingJobName", "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+                                          "S3Uri", "^(https|s3)://([^/]+)/?(.*)$", NULL};
+    assert_int_equal(model_set_printed_patterns(m, printed, err, sizeof err), SM_OK);
+    cJSON *j = J("{'TrainingJobName': 'bad_name', 'RoleArn': "
+                 "'arn:aws:iam::123456789012:role/SageMakerRole', 'OutputDataConfig': "
+                 "{'S3OutputPath': 'ftp://bucket/output'}}");
+    char *msg = NULL;
+    assert_int_equal(val_input(m, "CreateTrainingJobRequest", j, &msg), VAL_VALIDATION);
+    assert_string_equal(msg, "2 validation errors detected: Value 'ftp://bucket/output' at "
+                             "'outputDataConfig.s3OutputPath' failed to satisfy constraint: "
+                             "Member must satisfy regular expression pattern: "
+                             "^(https|s3)://([^/]+)/?(.*)$; Value 'bad_name' at "
+                             "'trainingJobName' failed to satisfy constraint: Member must "
+                             "satisfy regular expression pattern: "
+                             "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    free(msg);
+    cJSON_Delete(j);
+    assert_int_equal(model_pattern_match(m, "TrainingJobName", "good-name"), 1);
+    assert_int_equal(model_pattern_match(m, "TrainingJobName", "bad_name"), 0);
+
+    static const char *const not_anchors[] = {"TrainingJobName", "^[a-z]+$", NULL};
+    assert_int_equal(model_set_printed_patterns(m, not_anchors, err, sizeof err), SM_EINVAL);
+    assert_non_null(strstr(err, "more than its anchors"));
+    static const char *const no_shape[] = {"NoSuchShape", "^x$", NULL};
+    assert_int_equal(model_set_printed_patterns(m, no_shape, err, sizeof err), SM_EINVAL);
+    model_free(m);
+}
+
 static void test_real_message_two_errors_pattern_then_length(void **state)
 {
     (void)state;
@@ -1113,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_java_posix_class_is_rewritten_and_ascii),
         cmocka_unit_test(test_java_ascii_digits_and_dot),
         cmocka_unit_test(test_real_message_pattern_of_training_job_name),
+        cmocka_unit_test(test_printed_patterns_keep_the_anchors_the_service_prints),
         cmocka_unit_test(test_real_message_two_errors_pattern_then_length),
         cmocka_unit_test(test_real_message_empty_resource_arn),
         cmocka_unit_test(test_required_nested_member_is_null),
