@@ -10,8 +10,12 @@
 
 int64_t clock_at(const sm_clock *c, int64_t wall_ms)
 {
-    double elapsed = (double)(wall_ms - c->anchor_wall_ms) * c->rate;
-    if (elapsed < 0) elapsed = 0; /* a wall clock stepped back must not move us back */
+    /* In doubles, so that no rate and no span overflows; the result is capped before it is
+     * converted back. */
+    double elapsed = ((double)wall_ms - (double)c->anchor_wall_ms) * c->rate;
+    if (!(elapsed > 0)) elapsed = 0; /* a wall clock stepped back must not move us back */
+    double t = (double)c->anchor_sim_ms + elapsed;
+    if (c->anchor_sim_ms >= CLOCK_MAX_MS || t >= (double)CLOCK_MAX_MS) return CLOCK_MAX_MS;
     return c->anchor_sim_ms + (int64_t)llround(elapsed);
 }
 
@@ -30,14 +34,15 @@ static void reanchor(sm_clock *c, int64_t wall_ms, int64_t sim_ms)
 
 int clock_advance(sm_clock *c, int64_t wall_ms, int64_t delta_ms)
 {
-    if (delta_ms < 0 || delta_ms > INT64_C(1) << 50) return SM_EINVAL;
-    reanchor(c, wall_ms, now_of(c, wall_ms) + delta_ms);
+    int64_t now = now_of(c, wall_ms);
+    if (delta_ms < 0 || delta_ms > CLOCK_MAX_MS - now) return SM_EINVAL;
+    reanchor(c, wall_ms, now + delta_ms);
     return SM_OK;
 }
 
 int clock_set(sm_clock *c, int64_t wall_ms, int64_t target_ms)
 {
-    if (target_ms < now_of(c, wall_ms) || target_ms > INT64_C(1) << 52) return SM_EINVAL;
+    if (target_ms < now_of(c, wall_ms) || target_ms > CLOCK_MAX_MS) return SM_EINVAL;
     reanchor(c, wall_ms, target_ms);
     return SM_OK;
 }
@@ -64,6 +69,9 @@ void clock_global_init(const sm_clock *c)
 {
     pthread_mutex_lock(&global_lock);
     global = *c;
+    /* A clock saved past the bound (by an older sagemock) resumes at the bound. */
+    if (global.anchor_sim_ms > CLOCK_MAX_MS) global.anchor_sim_ms = CLOCK_MAX_MS;
+    if (global.floor_ms > CLOCK_MAX_MS) global.floor_ms = CLOCK_MAX_MS;
     pthread_mutex_unlock(&global_lock);
 }
 

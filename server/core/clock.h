@@ -21,12 +21,16 @@ typedef struct sm_clock {
 } sm_clock;
 
 #define CLOCK_MAX_RATE 1e6
+/* The latest simulated time: 9999-12-31T23:59:59Z, the last second AWS clients can parse
+ * (Python's datetime stops at year 9999). The clock stops there; set and advance refuse to go
+ * past it. */
+#define CLOCK_MAX_MS INT64_C(253402300799000)
 
-/* Simulated time at wall time `wall_ms` (pure; ignores floor_ms). */
+/* Simulated time at wall time `wall_ms` (pure; ignores floor_ms), at most CLOCK_MAX_MS. */
 int64_t clock_at(const sm_clock *c, int64_t wall_ms);
 /* Re-anchor at wall_ms, then change. 0, or SM_EINVAL for a bad argument (nothing changes). */
-int clock_advance(sm_clock *c, int64_t wall_ms, int64_t delta_ms); /* delta >= 0 */
-int clock_set(sm_clock *c, int64_t wall_ms, int64_t target_ms);    /* target >= now */
+int clock_advance(sm_clock *c, int64_t wall_ms, int64_t delta_ms); /* 0 <= now+delta <= max */
+int clock_set(sm_clock *c, int64_t wall_ms, int64_t target_ms);    /* now <= target <= max */
 int clock_set_rate(sm_clock *c, int64_t wall_ms, double rate);     /* 0 <= rate <= max */
 
 /* Real time in milliseconds since the epoch (the only function here that reads a clock). */

@@ -107,6 +107,36 @@ static void global_now_is_monotonic(void **state)
     assert_true(b >= a);
 }
 
+
+/* The clock ends at 9999-12-31T23:59:59Z (issue 13): set and advance refuse to go past it, a
+ * fast rate runs into it and stays, and no product of rate and elapsed time overflows. */
+static void the_clock_ends_at_the_last_second_clients_can_parse(void **state)
+{
+    (void)state;
+    sm_clock c = {T0, W0, 1.0, T0};
+    assert_int_equal(clock_set(&c, W0, CLOCK_MAX_MS + 1), SM_EINVAL);
+    assert_int_equal(clock_advance(&c, W0, CLOCK_MAX_MS - T0 + 1), SM_EINVAL);
+    assert_int_equal(clock_advance(&c, W0, INT64_C(1) << 50), SM_EINVAL);
+    assert_int_equal(clock_advance(&c, W0, INT64_MAX), SM_EINVAL);
+    assert_int_equal(clock_at(&c, W0), T0); /* nothing changed */
+    assert_int_equal(clock_advance(&c, W0, CLOCK_MAX_MS - T0 - 1000), SM_OK);
+    assert_int_equal(clock_at(&c, W0), CLOCK_MAX_MS - 1000);
+    assert_int_equal(clock_at(&c, W0 + 5000), CLOCK_MAX_MS); /* stops there */
+    assert_int_equal(clock_advance(&c, W0, 1001), SM_EINVAL);
+    assert_int_equal(clock_set(&c, W0, CLOCK_MAX_MS), SM_OK);
+    assert_int_equal(clock_advance(&c, W0, 0), SM_OK);
+
+    sm_clock fast = {T0, W0, CLOCK_MAX_RATE, T0};
+    assert_int_equal(clock_at(&fast, W0 + INT64_C(86400000) * 365 * 300), CLOCK_MAX_MS);
+    assert_int_equal(clock_at(&fast, INT64_MAX), CLOCK_MAX_MS);
+    sm_clock odd = {T0, INT64_MIN, CLOCK_MAX_RATE, T0}; /* a corrupt anchor */
+    assert_int_equal(clock_at(&odd, INT64_MAX), CLOCK_MAX_MS);
+    /* A clock saved past the end by an older version resumes at the end. */
+    sm_clock saved = {INT64_C(1) << 62, W0, 1.0, INT64_C(1) << 62};
+    clock_global_init(&saved);
+    assert_int_equal(clock_now(W0 + 1000), CLOCK_MAX_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +149,7 @@ int main(void)
         cmocka_unit_test(rate_change_reanchors_without_a_jump),
         cmocka_unit_test(rate_refuses_negative_nan_and_huge),
         cmocka_unit_test(wall_clock_stepping_back_does_not_move_sim_back),
+        cmocka_unit_test(the_clock_ends_at_the_last_second_clients_can_parse),
         cmocka_unit_test(global_now_is_monotonic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
