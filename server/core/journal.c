@@ -5,10 +5,15 @@
  * `count` <= capacity; every string in a slot is owned by the slot and freed when the slot is
  * reused or cleared. One mutex guards it all; recording copies under the lock (a few small
  * allocations), so a query never sees a half-written slot.
+ *
+ * Everything recorded is valid UTF-8 (text.c): a body or a name that is not (a client's bytes,
+ * a binary CBOR body) is kept with each invalid byte replaced by U+FFFD, and the entry says
+ * "bodyNotUtf8"; the journal is served as JSON, which must stay parseable.
  */
 #include "journal.h"
 #include "errors.h"
 #include "reply.h"
+#include "text.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,7 +24,7 @@ typedef struct slot {
     int64_t wall_ms, sim_ms;
     const char *service; /* static (the service table), NULL when none was routed */
     char *operation, *job, *region, *error_code, *request_id, *body;
-    int status, truncated;
+    int status, truncated, not_utf8;
     double latency_ms;
 } slot;
 
@@ -67,7 +72,7 @@ void journal_free(void)
 
 static char *dup_or_null(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? text_utf8_dup(s, strlen(s), NULL) : NULL;
 }
 
 void journal_record(const journal_entry *e)
@@ -96,10 +101,7 @@ void journal_record(const journal_entry *e)
     s->status = e->status;
     s->latency_ms = e->latency_ms;
     s->truncated = e->body_len > n;
-    if (e->body && (s->body = malloc(n + 1))) {
-        memcpy(s->body, e->body, n);
-        s->body[n] = 0;
-    }
+    if (e->body) s->body = text_utf8_dup(e->body, n, &s->not_utf8);
     next = (next + 1) % capacity;
     if (count < capacity) count++;
     pthread_mutex_unlock(&lock);
@@ -140,7 +142,8 @@ static cJSON *slot_json(const slot *s)
              cJSON_AddNumberToObject(o, "latencyMs", s->latency_ms) &&
              (!s->request_id || cJSON_AddStringToObject(o, "requestId", s->request_id)) &&
              (!s->body || cJSON_AddStringToObject(o, "body", s->body)) &&
-             (!s->truncated || cJSON_AddBoolToObject(o, "bodyTruncated", 1));
+             (!s->truncated || cJSON_AddBoolToObject(o, "bodyTruncated", 1)) &&
+             (!s->not_utf8 || cJSON_AddBoolToObject(o, "bodyNotUtf8", 1));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -5,7 +5,8 @@
  *
  * An entry holds the wall and simulated times, service, operation (or, when none was routed,
  * the target, action or method and path the client sent), job name, region, HTTP status,
- * error code, latency, request id and the request body (cut at JOURNAL_BODY_MAX bytes).
+ * error code, latency, request id and the request body (cut at JOURNAL_BODY_MAX bytes; bytes
+ * that are not UTF-8 replaced by U+FFFD, the entry then marked "bodyNotUtf8").
  * Headers are never recorded, so no Authorization header or signature ever is. Thread-safe.
  */
 #ifndef SM_JOURNAL_H

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "journal.h"
@@ -112,6 +113,32 @@ static void body_is_cut_at_the_bound(void **state)
     journal_free();
 }
 
+/* What a client sent that is not UTF-8 (a body, a target, a job name) is journaled with
+ * U+FFFD in place of each bad byte, so the journal is always JSON of valid UTF-8. */
+static void bytes_that_are_not_utf8_are_replaced(void **state)
+{
+    (void)state;
+    journal_init(4);
+    static const char body[] = "{\"TrainingJobName\":\"a\xff" "b\"}";
+    journal_entry e = {.operation = "Sage\xff" "Maker.X",
+                       .job = "j\xc3",
+                       .region = "us-east-1",
+                       .status = 400,
+                       .request_id = "r",
+                       .body = body,
+                       .body_len = sizeof body - 1};
+    journal_record(&e);
+    cJSON *o = query(NULL, NULL, 0, -1, 10);
+    char *text = cJSON_PrintUnformatted(o);
+    assert_non_null(strstr(text, "\"body\":\"{\\\"TrainingJobName\\\":\\\"a\xef\xbf\xbd"));
+    assert_non_null(strstr(text, "\"bodyNotUtf8\":true"));
+    assert_non_null(strstr(text, "\"operation\":\"Sage\xef\xbf\xbd" "Maker.X\""));
+    assert_non_null(strstr(text, "\"trainingJobName\":\"j\xef\xbf\xbd\""));
+    free(text);
+    cJSON_Delete(o);
+    journal_init(0);
+}
+
 static void clear_empties_it_and_zero_capacity_disables_it(void **state)
 {
     (void)state;
@@ -135,6 +162,7 @@ int main(void)
         cmocka_unit_test(filters_by_operation_job_status_and_time),
         cmocka_unit_test(body_is_cut_at_the_bound),
         cmocka_unit_test(clear_empties_it_and_zero_capacity_disables_it),
+        cmocka_unit_test(bytes_that_are_not_utf8_are_replaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
