@@ -6,6 +6,13 @@
  * handler answers 413 at once when Content-Length announces it, or stops gathering and answers
  * at the end of a chunked upload. The daemon runs a thread pool on epoll, with a connection
  * timeout, a connection limit and a per-connection memory limit.
+ *
+ * Injected latency (faults.c, through sm_req.delay_ms) never sleeps in a worker: the request
+ * is handled at once, its reply kept in the pending state, the connection suspended
+ * (MHD_ALLOW_SUSPEND_RESUME) and put on the delay list; one timer thread resumes each
+ * connection when its time comes, and libmicrohttpd calls on_request again, which sends the
+ * kept reply. Suspending and resuming happen under delay_lock, and stopping resumes every
+ * suspended connection first (libmicrohttpd must not stop with suspended connections).
  */
 #include "http.h"
 #include "admin.h"
@@ -21,6 +28,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +47,79 @@ typedef struct pending {
     size_t dropped; /* bytes past the cap, read and thrown away */
     int too_large;
     struct timespec start;
+    sm_req *held; /* a reply held for an injected latency, sent when the connection resumes */
 } pending;
+
+/* ------------------------------------------------------------------------ held replies */
+
+typedef struct delayed {
+    struct timespec due; /* CLOCK_MONOTONIC */
+    struct MHD_Connection *conn;
+    struct delayed *next;
+} delayed;
+
+static pthread_mutex_t delay_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t delay_cond;
+static delayed *delays; /* sorted by due time */
+static int delays_stopping, delay_thread_running;
+static int nheld; /* replies held and not yet sent (suspended, or resumed and on their way) */
+static pthread_t delay_thread;
+
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *delay_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&delay_lock);
+    while (!delays_stopping) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        while (delays && !ts_before(&now, &delays->due)) {
+            delayed *d = delays;
+            delays = d->next;
+            MHD_resume_connection(d->conn);
+            free(d);
+        }
+        if (delays)
+            pthread_cond_timedwait(&delay_cond, &delay_lock, &delays->due);
+        else
+            pthread_cond_wait(&delay_cond, &delay_lock);
+    }
+    pthread_mutex_unlock(&delay_lock);
+    return NULL;
+}
+
+/* Suspend conn for ms milliseconds (called from its access handler). 0 when suspended, else
+ * (stopping, out of memory) the caller sends the reply at once. */
+static int hold(struct MHD_Connection *conn, int ms)
+{
+    delayed *d = calloc(1, sizeof *d);
+    if (!d) return -1;
+    clock_gettime(CLOCK_MONOTONIC, &d->due);
+    d->due.tv_sec += ms / 1000;
+    d->due.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (d->due.tv_nsec >= 1000000000L) d->due.tv_sec++, d->due.tv_nsec -= 1000000000L;
+    d->conn = conn;
+    pthread_mutex_lock(&delay_lock);
+    if (delays_stopping || !delay_thread_running) {
+        pthread_mutex_unlock(&delay_lock);
+        free(d);
+        return -1;
+    }
+    delayed **at = &delays;
+    while (*at && !ts_before(&d->due, &(*at)->due))
+        at = &(*at)->next;
+    d->next = *at;
+    *at = d;
+    nheld++;
+    MHD_suspend_connection(conn);
+    pthread_cond_broadcast(&delay_cond);
+    pthread_mutex_unlock(&delay_lock);
+    return 0;
+}
 
 static void request_id(char out[37])
 {
@@ -110,9 +190,15 @@ static const char *header(struct MHD_Connection *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
-/* sm_req.header: the transport's header lookup for the gate (SigV4 signed headers). */
+static int local_addr(void *transport, char *out, size_t outlen);
+
+/* sm_req.header: the transport's header lookup for the gate (SigV4 signed headers), and the
+ * pseudo-header REQ_LOCAL_ADDRESS for the admin API's Host check. */
 static const char *transport_header(void *transport, const char *name)
 {
+    static __thread char addr[64];
+    if (strcmp(name, REQ_LOCAL_ADDRESS) == 0)
+        return local_addr(transport, addr, sizeof addr) ? addr : NULL;
     return header(transport, name);
 }
 
@@ -148,6 +234,15 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
+/* A held reply went out (or its connection closed). */
+static void held_done(void)
+{
+    pthread_mutex_lock(&delay_lock);
+    nheld--;
+    pthread_cond_broadcast(&delay_cond);
+    pthread_mutex_unlock(&delay_lock);
+}
+
 static double elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -156,12 +251,46 @@ static double elapsed_ms(const struct timespec *start)
            (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
+/* Send r's reply, then write its access line and journal entry (AWS API calls only). */
+static enum MHD_Result finish(struct MHD_Connection *conn, pending *p, sm_req *r, int is_admin)
+{
+    enum MHD_Result ret = send_reply(conn, r);
+    double ms = elapsed_ms(&p->start);
+    log_access(r, ms);
+    if (!is_admin) {
+        journal_entry e = {.wall_ms = r->wall_ms,
+                           .sim_ms = r->now_ms,
+                           .service = r->service ? r->service->id : NULL,
+                           .operation = r->operation ? r->operation : "(unknown)",
+                           .job = r->job_name,
+                           .region = r->region[0] ? r->region : NULL,
+                           .status = r->status,
+                           .error_code = r->error_code,
+                           .latency_ms = ms,
+                           .request_id = r->request_id,
+                           .body = r->body,
+                           .body_len = r->body_len};
+        journal_record(&e);
+    }
+    req_free(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **state)
 {
     (void)cls, (void)version;
     pending *p = *state;
+    if (p && p->held) {
+        /* Resumed after an injected latency: send the reply kept for it. */
+        sm_req *r = p->held;
+        p->held = NULL;
+        enum MHD_Result ret = finish(conn, p, r, 0);
+        free(r);
+        held_done();
+        return ret;
+    }
     if (!p) {
         if (!(p = calloc(1, sizeof *p))) return MHD_NO;
         clock_gettime(CLOCK_MONOTONIC, &p->start);
@@ -202,26 +331,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r.reply_body && r.status == 0)
         reply_error(&r, "InternalFailure", "The request produced no reply.");
 
-    enum MHD_Result ret = send_reply(conn, &r);
-    double ms = elapsed_ms(&p->start);
-    log_access(&r, ms);
-    if (!is_admin) {
-        journal_entry e = {.wall_ms = r.wall_ms,
-                           .sim_ms = r.now_ms,
-                           .service = r.service ? r.service->id : NULL,
-                           .operation = r.operation ? r.operation : "(unknown)",
-                           .job = r.job_name,
-                           .region = r.region[0] ? r.region : NULL,
-                           .status = r.status,
-                           .error_code = r.error_code,
-                           .latency_ms = ms,
-                           .request_id = r.request_id,
-                           .body = r.body,
-                           .body_len = r.body_len};
-        journal_record(&e);
+    if (!is_admin && r.delay_ms > 0) {
+        /* The operation has run; its reply waits out the injected latency. */
+        sm_req *held = malloc(sizeof *held);
+        if (held) {
+            *held = r;
+            p->held = held;
+            if (hold(conn, r.delay_ms) == 0) return MHD_YES;
+            p->held = NULL;
+            free(held);
+        }
     }
-    req_free(&r);
-    return ret;
+    return finish(conn, p, &r, is_admin);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -230,6 +351,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
     (void)cls, (void)conn, (void)toe;
     pending *p = *state;
     if (p) {
+        if (p->held) { /* closed before the held reply went out */
+            req_free(p->held);
+            free(p->held);
+            held_done();
+        }
         free(p->query);
         free(p->body);
         free(p);
@@ -255,8 +381,8 @@ int http_start(int *bound_port)
     if (threads < 1) threads = 1;
     /* MHD_USE_ITC: stopping wakes every worker, even one whose listen socket is out of its
      * poll set because it holds its share of --conn-limit. */
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
@@ -272,11 +398,60 @@ int http_start(int *bound_port)
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : cfg.port;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&delay_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    delays_stopping = 0;
+    delay_thread_running = pthread_create(&delay_thread, NULL, delay_main, NULL) == 0;
+    if (!delay_thread_running)
+        log_msg(LOG_WARN, "no timer thread: injected latencies are not applied");
     return SM_OK;
 }
 
 void http_stop(void)
 {
-    if (daemon_handle) MHD_stop_daemon(daemon_handle);
+    if (!daemon_handle) return;
+    /* Resume every held reply now (they are sent as they are), and suspend no more. */
+    pthread_mutex_lock(&delay_lock);
+    delays_stopping = 1;
+    while (delays) {
+        delayed *d = delays;
+        delays = d->next;
+        MHD_resume_connection(d->conn);
+        free(d);
+    }
+    pthread_cond_broadcast(&delay_cond);
+    /* Give the resumed replies a moment to go out before the daemon closes every connection
+     * (at most 2 s: a stop never waits for a client). */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 2;
+    while (nheld > 0 && pthread_cond_timedwait(&delay_cond, &delay_lock, &until) == 0) {
+    }
+    pthread_mutex_unlock(&delay_lock);
+    if (delay_thread_running) pthread_join(delay_thread, NULL);
+    delay_thread_running = 0;
+    pthread_cond_destroy(&delay_cond);
+    MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
+}
+
+/* The numeric address ("127.0.0.1", "::1") the connection was accepted on; 0 when unknown. */
+static int local_addr(void *transport, char *out, size_t outlen)
+{
+    if (!transport) return 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(transport, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) != 0) return 0;
+    if (getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)outlen, NULL, 0,
+                    NI_NUMERICHOST) != 0)
+        return 0;
+    /* An IPv4 client of a dual-stack socket: "::ffff:127.0.0.1" is 127.0.0.1. */
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+        memmove(out, out + 7, strlen(out + 7) + 1);
+    return 1;
 }

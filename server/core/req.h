@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* sm_req.header's name for the address the connection was accepted on ("127.0.0.1", "::1"),
+ * NULL when unknown; no real header name starts with ':'. */
+#define REQ_LOCAL_ADDRESS ":local-address"
+
 typedef struct sm_req {
     /* What arrived (filled by http.c). */
     const char *method;
@@ -22,7 +26,8 @@ typedef struct sm_req {
     const char *content_type;  /* Content-Type, or NULL */
     const char *authorization;
     /* Any request header by name, case-insensitive (NULL when absent), through the transport's
-     * opaque handle: set by http.c; the SigV4 check reads every signed header with it. */
+     * opaque handle: set by http.c; the SigV4 check reads every signed header with it. The
+     * pseudo-header REQ_LOCAL_ADDRESS is the numeric address the connection came in on. */
     const char *(*header)(void *transport, const char *name);
     void *transport;
     char *body; /* NUL-terminated; owned */
@@ -51,6 +56,7 @@ typedef struct sm_req {
     const char *reply_header_name[2];
     char reply_header_value[2][160];
     const char *error_code; /* NULL on success */
+    int delay_ms;           /* injected latency: http.c holds the reply this long (faults.c) */
     const char *job_name;   /* the request's subject (a job name), borrowed from input */
 } sm_req;
 
