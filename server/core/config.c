@@ -224,6 +224,15 @@ static int set_admin_token(const char *v, const char *from)
     return 0;
 }
 
+static int set_admin_hosts(const char *v, const char *from)
+{
+    if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:,*[]") !=
+                   strlen(v))
+        return fail(from, v, "expected host names separated by commas, or *");
+    cfg.admin_hosts = v;
+    return 0;
+}
+
 typedef struct option {
     const char *flag, *env, *arg, *help;
     setter set;
@@ -269,6 +278,10 @@ static const option options[] = {
     {"--admin-token", "SAGEMOCK_ADMIN_TOKEN", "TOKEN",
      "require this bearer token on the admin API, health excepted (default: open)",
      set_admin_token},
+    {"--admin-hosts", "SAGEMOCK_ADMIN_HOSTS", "LIST",
+     "more Host names the admin API answers to (comma-separated; * for any Host and Origin); "
+     "default: loopback names and addresses, --host, the address connected to",
+     set_admin_hosts},
 };
 #define NOPTIONS ((int)(sizeof options / sizeof options[0]))
 

@@ -37,6 +37,10 @@ typedef struct sm_config {
     cfg_auth auth;           /* --auth: none (default) or sigv4 */
     const char *credentials; /* --credentials: AWS shared-credentials file, or NULL */
     const char *admin_token; /* --admin-token: guards the admin API (not health), or NULL */
+    /* --admin-hosts: more Host names the admin API answers to, whose origins may change state
+     * ("a,b"; "*": any Host and any Origin), or NULL: loopback, --host and the address the
+     * connection came in on only. */
+    const char *admin_hosts;
 } sm_config;
 
 extern sm_config cfg;
