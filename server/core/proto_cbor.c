@@ -187,14 +187,15 @@ static void on_array(void *ctx, size_t n)
 {
     scan *s = ctx;
     if (n > s->remaining && !s->why) s->why = "a CBOR array announces more items than the body holds";
-    open_container(s, (int64_t)n);
+    open_container(s, n > s->remaining ? 0 : (int64_t)n);
 }
 static void on_map(void *ctx, size_t n)
 {
     scan *s = ctx;
     if ((n > s->remaining / 2) && !s->why)
         s->why = "a CBOR map announces more entries than the body holds";
-    open_container(s, (int64_t)n * 2);
+    /* refused above, and never n * 2 of a huge n: it overflows */
+    open_container(s, n > s->remaining / 2 ? 0 : (int64_t)n * 2);
 }
 static void on_tag(void *ctx, uint64_t tag)
 {
