@@ -17,8 +17,10 @@
 #include "create.h"
 #include "registry.h"
 #include "scenario.h"
+#include "strbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,17 +238,18 @@ static int same_member(const cJSON *a, const cJSON *b, const char *name)
     return cJSON_Compare(x, y, 1);
 }
 
+static const char *const pool_top[] = {"RoleArn", "VpcConfig", "EnableNetworkIsolation",
+                                       "EnableInterContainerTrafficEncryption"};
+static const char *const pool_resources[] = {"InstanceType", "InstanceCount", "VolumeSizeInGB",
+                                             "VolumeKmsKeyId", "InstanceGroups"};
+
 static int pool_matches(const cJSON *mine, const cJSON *theirs)
 {
-    static const char *const top[] = {"RoleArn", "VpcConfig", "EnableNetworkIsolation",
-                                      "EnableInterContainerTrafficEncryption"};
-    static const char *const resources[] = {"InstanceType", "InstanceCount", "VolumeSizeInGB",
-                                            "VolumeKmsKeyId", "InstanceGroups"};
-    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
-        if (!same_member(mine, theirs, top[i])) return 0;
-    for (size_t i = 0; i < sizeof resources / sizeof resources[0]; i++)
+    for (size_t i = 0; i < sizeof pool_top / sizeof pool_top[0]; i++)
+        if (!same_member(mine, theirs, pool_top[i])) return 0;
+    for (size_t i = 0; i < sizeof pool_resources / sizeof pool_resources[0]; i++)
         if (!same_member(member(mine, "ResourceConfig"), member(theirs, "ResourceConfig"),
-                         resources[i]))
+                         pool_resources[i]))
             return 0;
     return 1;
 }
@@ -275,6 +278,240 @@ static int try_reuse(store_job *job, void *arg)
     jobs_ctx_free(c);
     u->done = u->rc == SM_OK;
     return 1;
+}
+
+/* ---- the pool index of a seed batch ---------------------------------------------------- */
+
+/* A canonical text of a JSON value: object members sorted by name, numbers as %.17g, strings
+ * with their length, so that equal texts mean cJSON_Compare(…, 1) equal values. */
+static void canonical(strbuf *b, const cJSON *v, int depth)
+{
+    if (!v || depth > 32) {
+        sb_putc(b, '~');
+    } else if (cJSON_IsString(v)) {
+        sb_printf(b, "s%zu:", strlen(v->valuestring));
+        sb_puts(b, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        sb_printf(b, "n%.17g", v->valuedouble);
+    } else if (cJSON_IsArray(v)) {
+        sb_putc(b, '[');
+        for (const cJSON *c = v->child; c; c = c->next)
+            canonical(b, c, depth + 1), sb_putc(b, ',');
+        sb_putc(b, ']');
+    } else if (cJSON_IsObject(v)) {
+        int n = cJSON_GetArraySize(v), k = 0;
+        const cJSON **m = n ? malloc((size_t)n * sizeof *m) : NULL;
+        if (n && !m) {
+            b->oom = 1;
+            return;
+        }
+        for (const cJSON *c = v->child; c; c = c->next)
+            m[k++] = c;
+        for (int i = 1; i < n; i++) /* insertion sort: a handful of members */
+            for (int j = i; j > 0 && strcmp(m[j - 1]->string, m[j]->string) > 0; j--) {
+                const cJSON *t = m[j];
+                m[j] = m[j - 1];
+                m[j - 1] = t;
+            }
+        sb_putc(b, '{');
+        for (int i = 0; i < n; i++) {
+            sb_printf(b, "s%zu:", strlen(m[i]->string));
+            sb_puts(b, m[i]->string);
+            canonical(b, m[i], depth + 1);
+            sb_putc(b, ',');
+        }
+        sb_putc(b, '}');
+        free(m);
+    } else {
+        sb_puts(b, cJSON_IsTrue(v) ? "t" : cJSON_IsFalse(v) ? "f" : "z");
+    }
+}
+
+/* The key two requests share exactly when pool_matches() says they match, in their region. */
+static char *pool_key(const char *region, const cJSON *req)
+{
+    strbuf b = {0};
+    sb_puts(&b, region);
+    sb_putc(&b, '/');
+    for (size_t i = 0; i < sizeof pool_top / sizeof pool_top[0]; i++)
+        canonical(&b, member(req, pool_top[i]), 0), sb_putc(&b, ';');
+    for (size_t i = 0; i < sizeof pool_resources / sizeof pool_resources[0]; i++)
+        canonical(&b, member(member(req, "ResourceConfig"), pool_resources[i]), 0),
+            sb_putc(&b, ';');
+    return sb_take(&b);
+}
+
+typedef struct pool_entry {
+    int64_t end_ms, id;
+    char name[STORE_NAME_MAX];
+} pool_entry;
+
+typedef struct pool_group {
+    char *key;
+    pool_entry *e; /* by (end_ms, id), as the store's scan orders them */
+    size_t n, cap;
+} pool_group;
+
+struct create_pools {
+    pool_group *g;
+    size_t ng, gcap;
+    size_t *slot; /* open addressing: group index + 1; 0 empty */
+    size_t nslot;
+    char **regions; /* regions whose pools were read */
+    size_t nregions;
+    int failed;
+};
+
+create_pools *create_pools_new(void)
+{
+    return calloc(1, sizeof(create_pools));
+}
+
+void create_pools_free(create_pools *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->ng; i++) {
+        free(p->g[i].key);
+        free(p->g[i].e);
+    }
+    for (size_t i = 0; i < p->nregions; i++)
+        free(p->regions[i]);
+    free(p->g);
+    free(p->slot);
+    free(p->regions);
+    free(p);
+}
+
+static size_t key_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* The group of key (taken over when created, freed otherwise); NULL when out of memory. */
+static pool_group *pool_group_of(create_pools *p, char *key)
+{
+    if (2 * (p->ng + 1) > p->nslot) {
+        size_t n = p->nslot ? 2 * p->nslot : 64;
+        size_t *slot = calloc(n, sizeof *slot);
+        if (!slot) return free(key), NULL;
+        for (size_t i = 0; i < p->ng; i++) {
+            size_t h = key_hash(p->g[i].key) & (n - 1);
+            while (slot[h])
+                h = (h + 1) & (n - 1);
+            slot[h] = i + 1;
+        }
+        free(p->slot);
+        p->slot = slot;
+        p->nslot = n;
+    }
+    size_t h = key_hash(key) & (p->nslot - 1);
+    for (; p->slot[h]; h = (h + 1) & (p->nslot - 1))
+        if (strcmp(p->g[p->slot[h] - 1].key, key) == 0) {
+            free(key);
+            return &p->g[p->slot[h] - 1];
+        }
+    if (p->ng == p->gcap) {
+        size_t cap = p->gcap ? 2 * p->gcap : 16;
+        pool_group *g = realloc(p->g, cap * sizeof *g);
+        if (!g) return free(key), NULL;
+        p->g = g;
+        p->gcap = cap;
+    }
+    p->g[p->ng] = (pool_group){key, NULL, 0, 0};
+    p->slot[h] = ++p->ng;
+    return &p->g[p->ng - 1];
+}
+
+/* Add a pool, keeping the group in (end_ms, id) order. */
+static int pool_add(create_pools *p, const char *region, const cJSON *req, int64_t end_ms,
+                    int64_t id, const char *name)
+{
+    char *key = pool_key(region, req);
+    pool_group *g = key ? pool_group_of(p, key) : NULL;
+    if (!g) return SM_ENOMEM;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 4;
+        pool_entry *e = realloc(g->e, cap * sizeof *e);
+        if (!e) return SM_ENOMEM;
+        g->e = e;
+        g->cap = cap;
+    }
+    size_t at = g->n;
+    while (at > 0 && (g->e[at - 1].end_ms > end_ms ||
+                      (g->e[at - 1].end_ms == end_ms && g->e[at - 1].id > id)))
+        at--;
+    memmove(g->e + at + 1, g->e + at, (g->n - at) * sizeof *g->e);
+    g->e[at].end_ms = end_ms;
+    g->e[at].id = id;
+    snprintf(g->e[at].name, sizeof g->e[at].name, "%s", name);
+    g->n++;
+    return SM_OK;
+}
+
+typedef struct pool_read {
+    create_pools *p;
+    int rc;
+} pool_read;
+
+static int read_pool(store_job *job, void *arg)
+{
+    pool_read *pr = arg;
+    cJSON *req = cJSON_Parse(job->request);
+    pr->rc = req ? pool_add(pr->p, job->region, req, job->end_ms, job->id, job->name) : SM_ENOMEM;
+    cJSON_Delete(req);
+    return pr->rc != SM_OK;
+}
+
+/* Read the region's Available pools once. */
+static int pools_load(create_pools *p, const char *region)
+{
+    for (size_t i = 0; i < p->nregions; i++)
+        if (strcmp(p->regions[i], region) == 0) return SM_OK;
+    char **r = realloc(p->regions, (p->nregions + 1) * sizeof *r);
+    if (!r) return SM_ENOMEM;
+    p->regions = r;
+    if (!(r[p->nregions] = strdup(region))) return SM_ENOMEM;
+    p->nregions++;
+    pool_read pr = {p, SM_OK};
+    int n = store_each_warm_pool(region, "Available", -1, read_pool, &pr);
+    return n < 0 ? n : pr.rc;
+}
+
+static int pools_loaded(const create_pools *p, const char *region)
+{
+    for (size_t i = 0; i < p->nregions; i++)
+        if (strcmp(p->regions[i], region) == 0) return 1;
+    return 0;
+}
+
+/* The batch's takeover: the first pool of the request's group that is still Available, in the
+ * order the store's scan would have offered it. */
+static int pools_take(create_pools *p, const char *region, const cJSON *in, reuse *u)
+{
+    int rc = pools_load(p, region);
+    char *key = rc == SM_OK ? pool_key(region, in) : NULL;
+    if (rc == SM_OK && !key) rc = SM_ENOMEM;
+    pool_group *g = key ? pool_group_of(p, key) : NULL;
+    if (key && !g) rc = SM_ENOMEM;
+    while (rc == SM_OK && g->n && !u->done) {
+        pool_entry e = g->e[0];
+        memmove(g->e, g->e + 1, (g->n - 1) * sizeof *g->e); /* taken, or no longer Available */
+        g->n--;
+        store_job job;
+        rc = store_job_get(region, e.name, &job);
+        if (rc == SM_ENOTFOUND) {
+            rc = SM_OK;
+            continue;
+        }
+        if (rc != SM_OK) break;
+        if (job.id == e.id && strcmp(job.warm_pool, "Available") == 0) try_reuse(&job, u);
+        store_job_clear(&job);
+        rc = u->rc;
+    }
+    return rc;
 }
 
 static void fill_state(store_job *job, const lc_view *v)
@@ -362,9 +599,17 @@ int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_
     if (rc == SM_OK && job.keep_alive_s > 0 && o->stop_at_ms < 0 && o->created_ms == o->now_ms) {
         reuse u = {in, job.name, o->now_ms, 0, SM_OK};
         rc = jobs_advance_due_in_tx(o->now_ms);
-        if (rc >= 0) rc = store_each_warm_pool(job.region, "Available", job.id, try_reuse, &u);
+        if (rc >= 0 && o->pools)
+            rc = pools_take(o->pools, job.region, in, &u);
+        else if (rc >= 0)
+            rc = store_each_warm_pool(job.region, "Available", job.id, try_reuse, &u);
         if (rc >= 0) rc = u.rc;
     }
+    /* A seed that is itself an Available pool (created earlier, kept alive) can be taken over
+     * by the next ones. */
+    if (rc == SM_OK && o->pools && strcmp(job.warm_pool, "Available") == 0 &&
+        pools_loaded(o->pools, job.region))
+        rc = pool_add(o->pools, job.region, in, job.end_ms, job.id, job.name);
     if (rc == SM_OK)
         snprintf(arn, STORE_ARN_MAX, "%s", job.arn);
     else if (rc != SM_EEXIST)

@@ -24,6 +24,13 @@ int create_check(const cJSON *in, create_error *e);
  * kept. 0 or SM_ENOMEM. */
 int create_fill_profiler(cJSON *req);
 
+/* The Available warm pools of the store, indexed by what a takeover must match: for the seed
+ * jobs of one fixture document, created in one transaction at one now, so that seeding n jobs
+ * reads the pools once instead of scanning all of them for each job. */
+typedef struct create_pools create_pools;
+create_pools *create_pools_new(void); /* NULL when out of memory */
+void create_pools_free(create_pools *p);
+
 typedef struct create_opts {
     const char *region;
     int64_t created_ms; /* CreationTime */
@@ -31,6 +38,9 @@ typedef struct create_opts {
     /* Force this scenario (seed jobs): its name and JSON text; NULL: tag, rules, default. */
     const char *scenario_name, *scenario_json;
     int64_t stop_at_ms; /* seed jobs: a StopTrainingJob at this time; -1 none */
+    /* Seed jobs of one batch (one transaction, one now_ms): the pool index; NULL for an API
+     * call (the store's pools are scanned). */
+    create_pools *pools;
 } create_opts;
 
 /*
