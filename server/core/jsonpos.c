@@ -145,3 +145,9 @@ size_t jpos_find(const char *text, size_t len, const char *path)
     }
     return best;
 }
+
+size_t jpos_skip(const char *text, size_t len, size_t at)
+{
+    scan c = {text, len, at};
+    return skip_value(&c, 0) == 0 && c.i > at ? c.i : 0;
+}

@@ -18,4 +18,8 @@ void jpos_line_col(const char *text, size_t offset, int *line, int *col);
  * deepest part of the path that exists. Returns 0 when nothing can be found. */
 size_t jpos_find(const char *text, size_t len, const char *path);
 
+/* Offset just past the value that starts at `at` (after white space), or 0 when there is none.
+ * Lenient: it finds where a value ends, it does not check that it is valid JSON. */
+size_t jpos_skip(const char *text, size_t len, size_t at);
+
 #endif
