@@ -73,10 +73,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAIL_LIMIT 5       /* (inferred) failures before a first success that fail the job */
-#define ES_MIN_PEERS 3     /* (inferred) early stopping needs this many other children */
-#define HB_ETA 3           /* (inferred) Hyperband's reduction factor */
-#define BAYES_INIT 3       /* (inferred) Random points before the surrogate is used */
+#define FAIL_LIMIT 5   /* (inferred) failures before a first success that fail the job */
+#define ES_MIN_PEERS 3 /* (inferred) early stopping needs this many other children */
+#define HB_ETA 3       /* (inferred) Hyperband's reduction factor */
+#define BAYES_INIT 3   /* (inferred) Random points before the surrogate is used */
 #define BAYES_CANDIDATES 64
 #define BAYES_UNIFORM 48
 #define BAYES_KERNEL 0.2
@@ -470,8 +470,8 @@ static void bayesian_point(const sim *s, int def, int k, tn_point *p)
         } else {
             for (int j = 0; j < d->nranges; j++) {
                 const tn_range *r = &d->ranges[j];
-                double u = draw(cfg->seed, 0x4C4F43u, (uint64_t)k * 1000 + (uint64_t)cand,
-                                (uint64_t)j);
+                double u =
+                    draw(cfg->seed, 0x4C4F43u, (uint64_t)k * 1000 + (uint64_t)cand, (uint64_t)j);
                 if (r->kind == TN_CATEGORICAL)
                     c.x[j] = u < 0.25 ? floor(u * 4 * categories(r)) : pts[bi]->x[j];
                 else
@@ -538,8 +538,7 @@ static int needs_stop(const sim *s, int i, int64_t ms)
 
 static void halt(sim *s, tn_halt why, int64_t at)
 {
-    if (s->halt != TN_HALT_NONE && !(why == TN_HALT_STOPPED && s->halt != TN_HALT_STOPPED))
-        return;
+    if (s->halt != TN_HALT_NONE && !(why == TN_HALT_STOPPED && s->halt != TN_HALT_STOPPED)) return;
     if (s->halt == TN_HALT_NONE) s->halt_ms = at;
     s->halt = why;
     if (at > s->last_change) s->last_change = at;
@@ -672,8 +671,7 @@ static int step(sim *s, int64_t at, tn_view *out)
     for (int i = 0; i < s->launched; i++)
         if (!s->ended[i] && s->ch[i].end_ms <= at) child_ended(s, i, at);
     if (s->halt == TN_HALT_NONE) {
-        if (s->best >= 0 && cfg->has_target &&
-            !better(cfg->maximize, cfg->target, s->obj[s->best]))
+        if (s->best >= 0 && cfg->has_target && !better(cfg->maximize, cfg->target, s->obj[s->best]))
             halt(s, TN_HALT_TARGET, at);
         else if (cfg->not_improving > 0 && s->not_improving >= cfg->not_improving)
             halt(s, TN_HALT_NOT_IMPROVING, at);
@@ -741,14 +739,20 @@ static void fill_view(sim *s, tn_view *out)
             out->obj_pending++;
             continue;
         }
-        if (c->status == TN_END_COMPLETED) out->completed++;
-        else if (c->status == TN_END_STOPPED) out->stopped++;
-        else if (c->retryable) out->retryable_error++;
-        else out->non_retryable_error++;
+        if (c->status == TN_END_COMPLETED)
+            out->completed++;
+        else if (c->status == TN_END_STOPPED)
+            out->stopped++;
+        else if (c->retryable)
+            out->retryable_error++;
+        else
+            out->non_retryable_error++;
         c->obj = s->has_obj[i] ? TN_OBJ_SUCCEEDED : TN_OBJ_FAILED;
         c->obj_value = s->has_obj[i] ? s->obj[i] : 0;
-        if (s->has_obj[i]) out->obj_succeeded++;
-        else out->obj_failed++;
+        if (s->has_obj[i])
+            out->obj_succeeded++;
+        else
+            out->obj_failed++;
     }
     out->best = s->best;
     out->not_improving = s->not_improving;

@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TN_MAX_RANGES 30   /* hyperparameters tuned by one definition (the model's list max) */
-#define TN_MAX_VALUES 30   /* values of a categorical range (ParameterValues max) */
-#define TN_MAX_DEFS 10     /* TrainingJobDefinitions max */
+#define TN_MAX_RANGES 30    /* hyperparameters tuned by one definition (the model's list max) */
+#define TN_MAX_VALUES 30    /* values of a categorical range (ParameterValues max) */
+#define TN_MAX_DEFS 10      /* TrainingJobDefinitions max */
 #define TN_MAX_CHILDREN 500 /* training jobs of one tuning job (inferred service limit) */
 #define TN_MAX_PARALLEL 100 /* training jobs running at once (inferred service limit) */
 
@@ -62,23 +62,23 @@ typedef struct tn_obs {
 
 typedef struct tn_config {
     tn_strategy strategy;
-    int maximize;             /* objective Type Maximize (else Minimize) */
-    int max_jobs;             /* MaxNumberOfTrainingJobs (for Grid: the grid's size) */
-    int max_parallel;         /* MaxParallelTrainingJobs */
-    int64_t created_ms;       /* CreationTime */
-    int64_t max_runtime_ms;   /* ResourceLimits.MaxRuntimeInSeconds, -1 none */
-    int64_t stop_ms;          /* StopHyperParameterTuningJob received, -1 none */
-    int early_stopping;       /* TrainingJobEarlyStoppingType Auto */
-    int has_target;           /* TuningJobCompletionCriteria.TargetObjectiveMetricValue */
+    int maximize;           /* objective Type Maximize (else Minimize) */
+    int max_jobs;           /* MaxNumberOfTrainingJobs (for Grid: the grid's size) */
+    int max_parallel;       /* MaxParallelTrainingJobs */
+    int64_t created_ms;     /* CreationTime */
+    int64_t max_runtime_ms; /* ResourceLimits.MaxRuntimeInSeconds, -1 none */
+    int64_t stop_ms;        /* StopHyperParameterTuningJob received, -1 none */
+    int early_stopping;     /* TrainingJobEarlyStoppingType Auto */
+    int has_target;         /* TuningJobCompletionCriteria.TargetObjectiveMetricValue */
     double target;
-    int not_improving;        /* BestObjectiveNotImproving.MaxNumberOf...NotImproving, 0 none */
+    int not_improving; /* BestObjectiveNotImproving.MaxNumberOf...NotImproving, 0 none */
     int complete_on_convergence;
-    int hb_min, hb_max;       /* Hyperband MinResource, MaxResource (epochs) */
-    uint64_t seed;            /* RandomSeed, else a hash of the job's name */
+    int hb_min, hb_max; /* Hyperband MinResource, MaxResource (epochs) */
+    uint64_t seed;      /* RandomSeed, else a hash of the job's name */
     int ndefs;
-    const tn_def *defs;       /* ndefs definitions */
+    const tn_def *defs; /* ndefs definitions */
     int nprior;
-    const tn_obs *prior;      /* warm start: the parents' evaluated points */
+    const tn_obs *prior; /* warm start: the parents' evaluated points */
 } tn_config;
 
 typedef enum tn_end { TN_END_COMPLETED = 0, TN_END_FAILED, TN_END_STOPPED } tn_end;
@@ -87,22 +87,22 @@ typedef enum tn_objective { TN_OBJ_PENDING = 0, TN_OBJ_SUCCEEDED, TN_OBJ_FAILED 
 /* A child as recorded (its timeline evaluated with the events it received), plus, filled by
  * tn_eval, its objective at t. */
 typedef struct tn_child {
-    int def;            /* its definition */
-    tn_point p;         /* its hyperparameters, as coordinates (tn_coord) */
+    int def;    /* its definition */
+    tn_point p; /* its hyperparameters, as coordinates (tn_coord) */
     int64_t created_ms;
-    int64_t end_ms;     /* when it reached its final status */
-    tn_end status;      /* Completed, Failed, or Stopped (a stop or MaxRuntimeExceeded) */
-    int retryable;      /* Failed with an internal (retryable) error */
-    int64_t stop_ms;    /* the stop it received, -1 none */
-    int epochs;         /* epochs it trains (Hyperband, early stopping), 0 unknown */
-    int nseries;        /* the objective metric as its log prints it, in time order */
+    int64_t end_ms;  /* when it reached its final status */
+    tn_end status;   /* Completed, Failed, or Stopped (a stop or MaxRuntimeExceeded) */
+    int retryable;   /* Failed with an internal (retryable) error */
+    int64_t stop_ms; /* the stop it received, -1 none */
+    int epochs;      /* epochs it trains (Hyperband, early stopping), 0 unknown */
+    int nseries;     /* the objective metric as its log prints it, in time order */
     const int64_t *series_ms;
     const double *series_v;
-    int has_final;      /* Completed: the objective's final value (FinalMetricDataList) */
+    int has_final; /* Completed: the objective's final value (FinalMetricDataList) */
     double final_v;
     /* Set by tn_eval for the children launched by t: */
     tn_objective obj;
-    double obj_value;   /* when obj is TN_OBJ_SUCCEEDED */
+    double obj_value; /* when obj is TN_OBJ_SUCCEEDED */
 } tn_child;
 
 typedef enum tn_status {
@@ -118,37 +118,37 @@ typedef enum tn_action { TN_ACT_NONE = 0, TN_ACT_CREATE, TN_ACT_STOP } tn_action
 /* Why the tuning job stopped launching children. */
 typedef enum tn_halt {
     TN_HALT_NONE = 0,
-    TN_HALT_EXHAUSTED,   /* MaxNumberOfTrainingJobs launched */
-    TN_HALT_TARGET,      /* TargetObjectiveMetricValue reached */
+    TN_HALT_EXHAUSTED, /* MaxNumberOfTrainingJobs launched */
+    TN_HALT_TARGET,    /* TargetObjectiveMetricValue reached */
     TN_HALT_NOT_IMPROVING,
     TN_HALT_CONVERGED,
-    TN_HALT_RUNTIME,     /* MaxRuntimeInSeconds */
-    TN_HALT_FAILURES,    /* too many children failed before one succeeded */
-    TN_HALT_STOPPED      /* StopHyperParameterTuningJob */
+    TN_HALT_RUNTIME,  /* MaxRuntimeInSeconds */
+    TN_HALT_FAILURES, /* too many children failed before one succeeded */
+    TN_HALT_STOPPED   /* StopHyperParameterTuningJob */
 } tn_halt;
 
 typedef struct tn_view {
     /* The first action due at or before t, or TN_ACT_NONE (then the rest is filled). */
     tn_action action;
-    int act_child;       /* CREATE: the new child's index (== n); STOP: the child to stop */
-    int64_t act_ms;      /* when: the child's CreationTime, or the stop's time */
-    int act_def;         /* CREATE: its definition */
-    tn_point act_point;  /* CREATE: its hyperparameters */
+    int act_child;      /* CREATE: the new child's index (== n); STOP: the child to stop */
+    int64_t act_ms;     /* when: the child's CreationTime, or the stop's time */
+    int act_def;        /* CREATE: its definition */
+    tn_point act_point; /* CREATE: its hyperparameters */
 
     tn_status status;
     tn_halt halt;
-    int64_t halt_ms;         /* when it stopped launching, -1 */
-    int64_t end_ms;          /* HyperParameterTuningEndTime, -1 */
+    int64_t halt_ms; /* when it stopped launching, -1 */
+    int64_t end_ms;  /* HyperParameterTuningEndTime, -1 */
     int64_t last_modified_ms;
-    int64_t next_change_ms;  /* the next time anything here changes, -1 never */
-    int launched;            /* children created by t */
-    int failed_attempts;     /* TN_FAILED: the children that failed */
+    int64_t next_change_ms; /* the next time anything here changes, -1 never */
+    int launched;           /* children created by t */
+    int failed_attempts;    /* TN_FAILED: the children that failed */
     /* TrainingJobStatusCounters and ObjectiveStatusCounters at t. */
     int completed, in_progress, retryable_error, non_retryable_error, stopped;
     int obj_succeeded, obj_pending, obj_failed;
-    int best;                /* the best child (index), -1 none */
-    int not_improving;       /* NumberOfTrainingJobsObjectiveNotImproving */
-    int64_t convergence_ms;  /* ConvergenceDetectedTime, -1 */
+    int best;               /* the best child (index), -1 none */
+    int not_improving;      /* NumberOfTrainingJobsObjectiveNotImproving */
+    int64_t convergence_ms; /* ConvergenceDetectedTime, -1 */
 } tn_view;
 
 /* Evaluate the tuning job at t with the n children created so far (children[i] is child i;
@@ -183,10 +183,10 @@ int tn_coord(const tn_range *r, const char *text, double *x);
 #define TN_SURFACE_NAME_MAX 257
 typedef struct tn_surface {
     int has_best, has_worst;
-    double best, worst;   /* defaults: Maximize 0.95 / 0.5, Minimize 0.05 / 1.0 */
-    double width;         /* default 0.35 */
-    double noise;         /* default 0 */
-    int nopt;             /* the optimum's hyperparameters; the others at a hashed point */
+    double best, worst; /* defaults: Maximize 0.95 / 0.5, Minimize 0.05 / 1.0 */
+    double width;       /* default 0.35 */
+    double noise;       /* default 0 */
+    int nopt;           /* the optimum's hyperparameters; the others at a hashed point */
     char opt_name[TN_MAX_RANGES][TN_SURFACE_NAME_MAX];
     char opt_value[TN_MAX_RANGES][TN_SURFACE_NAME_MAX];
 } tn_surface;

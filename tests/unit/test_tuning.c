@@ -23,7 +23,7 @@
 #include "tuning.h"
 
 #define T0 1700000000000LL
-#define S(x) ((int64_t)((x) * 1000))
+#define S(x) ((int64_t)((x)*1000))
 #define EPOCHS 5
 #define RUN_MS 10000
 #define STOP_DELAY 1000
@@ -94,8 +94,8 @@ static void world_init(world *w, tn_strategy strategy, int max_jobs, int paralle
 {
     memset(w, 0, sizeof *w);
     w->def.nranges = 2;
-    w->def.ranges[0] = (tn_range){.kind = TN_CONTINUOUS, .name = "lr", .min = 0.0001, .max = 0.1,
-                                  .scale = TN_LOG};
+    w->def.ranges[0] =
+        (tn_range){.kind = TN_CONTINUOUS, .name = "lr", .min = 0.0001, .max = 0.1, .scale = TN_LOG};
     w->def.ranges[1] = (tn_range){.kind = TN_INTEGER, .name = "layers", .min = 1, .max = 16};
     w->cfg.strategy = strategy;
     w->cfg.maximize = 1;
@@ -274,10 +274,10 @@ static void test_grid_launches_every_combination_once_in_order(void **state)
     static world w;
     world_init(&w, TN_GRID, 0, 4);
     w.def.nranges = 2;
-    w.def.ranges[0] = (tn_range){.kind = TN_CATEGORICAL, .name = "opt", .nvalues = 2,
-                                 .values = {"sgd", "adam"}};
-    w.def.ranges[1] = (tn_range){.kind = TN_CATEGORICAL, .name = "act", .nvalues = 3,
-                                 .values = {"relu", "tanh", "gelu"}};
+    w.def.ranges[0] =
+        (tn_range){.kind = TN_CATEGORICAL, .name = "opt", .nvalues = 2, .values = {"sgd", "adam"}};
+    w.def.ranges[1] = (tn_range){
+        .kind = TN_CATEGORICAL, .name = "act", .nvalues = 3, .values = {"relu", "tanh", "gelu"}};
     assert_int_equal(tn_grid_size(&w.def), 6);
     w.cfg.max_jobs = tn_grid_size(&w.def);
     tn_view v;
@@ -346,8 +346,10 @@ static void test_auto_early_stopping_stops_the_weak_children(void **state)
     int stopped_bad = 0, stopped_good = 0;
     for (int i = 0; i < w.n; i++) {
         if (w.ch[i].status != TN_END_STOPPED) continue;
-        if (i % 2) stopped_bad++;
-        else stopped_good++;
+        if (i % 2)
+            stopped_bad++;
+        else
+            stopped_good++;
         /* The stop lands 1 ms after an epoch's line: that line stays. */
         int kept = 0;
         for (int k = 0; k < w.ch[i].nseries; k++)
@@ -561,8 +563,8 @@ static void test_values_and_coordinates_round_trip(void **state)
     (void)state;
     tn_range lin = {.kind = TN_CONTINUOUS, .name = "a", .min = 0, .max = 10};
     tn_range lg = {.kind = TN_INTEGER, .name = "b", .min = 1, .max = 1000, .scale = TN_LOG};
-    tn_range rev = {.kind = TN_CONTINUOUS, .name = "c", .min = 0.9, .max = 0.999,
-                    .scale = TN_REVERSE_LOG};
+    tn_range rev = {
+        .kind = TN_CONTINUOUS, .name = "c", .min = 0.9, .max = 0.999, .scale = TN_REVERSE_LOG};
     tn_range cat = {.kind = TN_CATEGORICAL, .name = "d", .nvalues = 2, .values = {"x", "y"}};
     char t[64];
     double x;
@@ -594,8 +596,8 @@ static void test_the_surface_peaks_at_its_optimum(void **state)
     (void)state;
     tn_def d = {.nranges = 2};
     d.ranges[0] = (tn_range){.kind = TN_CONTINUOUS, .name = "lr", .min = 0, .max = 1};
-    d.ranges[1] = (tn_range){.kind = TN_CATEGORICAL, .name = "opt", .nvalues = 2,
-                             .values = {"sgd", "adam"}};
+    d.ranges[1] =
+        (tn_range){.kind = TN_CATEGORICAL, .name = "opt", .nvalues = 2, .values = {"sgd", "adam"}};
     tn_surface s;
     tn_surface_default(&s);
     s.has_best = s.has_worst = 1;
