@@ -16,6 +16,8 @@
  *                            region; region defaults to --region) at the simulated now
  *   GET  /_sagemock/jobs/logs?region=R&name=N   that job's CloudWatch log streams and events at
  *                            the simulated now
+ *   GET  /_sagemock/jobs/metrics?region=R&name=N   that job's CloudWatch metrics (algorithm
+ *                            and per-host instance series) at the simulated now
  *   GET  /_sagemock/ui       the dashboard: one static page (server/ui/index.html, embedded)
  *   GET  /_sagemock/requests the request journal, newest first: ?service=, ?operation=, ?job=,
  * ?status= (a code, or 4 / 5 for a class), ?since= (epoch seconds), ?limit=
@@ -27,6 +29,7 @@
 #include "auth.h"
 #include "boot.h"
 #include "clock.h"
+#include "cloudwatch.h"
 #include "config.h"
 #include "describe.h"
 #include "errors.h"
@@ -323,6 +326,18 @@ static int job_logs(sm_req *r)
     return reply_admin(r, 200, out);
 }
 
+/* GET /_sagemock/jobs/metrics?region=R&name=N: the job's CloudWatch metric series at the
+ * simulated now, as GetMetricStatistics reads them (cloudwatch.h), for the dashboard's plots. */
+static int job_metrics(sm_req *r)
+{
+    store_job job;
+    if (job_of_query(r, &job) != SM_OK) return SM_ERR;
+    cJSON *out = cw_job_metrics_json(&job, clock_now(r->wall_ms));
+    store_job_clear(&job);
+    if (!out) return reply_admin_error(r, 500, "cannot compute the job's metrics");
+    return reply_admin(r, 200, out);
+}
+
 static int ui(sm_req *r)
 {
     return reply_raw(r, 200, "text/html; charset=utf-8", ui_index_html, strlen(ui_index_html));
@@ -459,6 +474,7 @@ static const route routes[] = {
     {"/_sagemock/jobs", "GET", jobs_list},
     {"/_sagemock/jobs/describe", "GET", job_describe},
     {"/_sagemock/jobs/logs", "GET", job_logs},
+    {"/_sagemock/jobs/metrics", "GET", job_metrics},
     {"/_sagemock/requests", "GET", requests},
     {"/_sagemock/reset", "POST", reset},
     {"/_sagemock/scenarios", "GET", scenarios},

@@ -181,11 +181,18 @@ static int route_cbor(sm_req *r)
     r->operation = r->target;
     r->protocol = PROTO_CBOR;
     const sm_service *svc = service_by_target_prefix(prefix, strlen(prefix));
-    /* Like Coral's awsJson: a non-POST or a body of another media type is a bare 404
-     * (inferred). */
-    if (strcmp(r->method, "POST") != 0 || (r->body_len && !media_is(r->content_type,
-                                                                     CBOR_CONTENT_TYPE)) ||
-        (svc && !(svc->protocols & PROTO_CBOR))) {
+    if (svc && (svc->protocols & PROTO_CBOR)) r->service = svc; /* its error conventions */
+    /* A non-POST or a body of another media type: 404 as on the awsJson path, but in CBOR,
+     * which is what the client reads (inferred). */
+    if (strcmp(r->method, "POST") != 0 ||
+        (r->body_len && !media_is(r->content_type, CBOR_CONTENT_TYPE))) {
+        reply_error(r, "UnknownOperationException",
+                    "smithy-rpc-v2-cbor requests are POST with Content-Type %s.",
+                    CBOR_CONTENT_TYPE);
+        r->status = 404;
+        return SM_ERR;
+    }
+    if (svc && !(svc->protocols & PROTO_CBOR)) {
         coral_not_found(r);
         return SM_ERR;
     }

@@ -33,7 +33,7 @@ chmod +x "$build/cc"
 cmake -S "$repo" -B "$build/core" -DCMAKE_C_COMPILER="$build/cc" -DCMAKE_BUILD_TYPE=Debug \
     -DSAGEMOCK_TESTS=OFF -DCMAKE_C_FLAGS="$flags -fsanitize=fuzzer-no-link" >/dev/null
 cmake --build "$build/core" --target sagemock_core -j "$(nproc)" >/dev/null
-pkgs="libmicrohttpd libcjson sqlite3 libpcre2-8 libcrypto"
+pkgs="libmicrohttpd libcjson sqlite3 libpcre2-8 libcrypto libcbor"
 # The include folders of the layout (CMakeLists.txt's target_include_directories).
 incs=()
 for d in "$repo"/server/core "$repo"/server/engine "$repo"/server/admin "$repo"/store \
