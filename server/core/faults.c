@@ -3,7 +3,10 @@
  *
  * A normalised fault is {"id", "operation", "jobName"?, "error"?, "count"?, "probability",
  * "latencyMs", "hits"}; "count" is what is left (absent: unlimited). The table is a cJSON
- * array under one mutex; fault_check holds it only to match and count, never while sleeping.
+ * array under one mutex, of at most FAULT_MAX faults; fault_check holds it only to match and
+ * count. Nothing here sleeps: fault_check answers the latency to add (the sum of the matching
+ * faults', at most FAULT_MAX_LATENCY_MS) and the transport holds the reply that long without
+ * holding a worker (http.c).
  */
 #include "faults.h"
 #include "errors.h"
@@ -16,10 +19,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static cJSON *table;
+static int nfaults;
 static int next_id = 1;
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 
@@ -117,8 +120,10 @@ int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
         return fail(err, errlen, "%s", "count: must be a whole number >= 1");
     if (prob && (!cJSON_IsNumber(prob) || !(prob->valuedouble > 0 && prob->valuedouble <= 1)))
         return fail(err, errlen, "%s", "probability: must be a number in (0, 1]");
-    if (lat && (!cJSON_IsNumber(lat) || !(lat->valuedouble >= 0 && lat->valuedouble <= 60000)))
-        return fail(err, errlen, "%s", "latencyMs: must be a number from 0 to 60000");
+    if (lat && (!cJSON_IsNumber(lat) ||
+                !(lat->valuedouble >= 0 && lat->valuedouble <= FAULT_MAX_LATENCY_MS)))
+        return fail(err, errlen, "latencyMs: must be a number from 0 to %d",
+                    FAULT_MAX_LATENCY_MS);
     if (!error && !lat)
         return fail(err, errlen, "%s", "a fault needs an error, a latencyMs, or both");
     if (!error && (count || prob))
@@ -142,18 +147,32 @@ int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
 
 int fault_add_all(cJSON *faults)
 {
+    int n = cJSON_GetArraySize(faults);
     pthread_mutex_lock(&lock);
+    if (nfaults + n > FAULT_MAX) {
+        pthread_mutex_unlock(&lock);
+        return SM_EINVAL;
+    }
     if (!table && !(table = cJSON_CreateArray())) {
         pthread_mutex_unlock(&lock);
         return SM_ENOMEM;
     }
     cJSON *f;
-    while ((f = cJSON_DetachItemViaPointer(faults, faults->child))) {
+    while (faults->child && (f = cJSON_DetachItemViaPointer(faults, faults->child))) {
         cJSON_AddNumberToObject(f, "id", next_id++);
         cJSON_AddItemToArray(table, f);
+        nfaults++;
     }
     pthread_mutex_unlock(&lock);
     return SM_OK;
+}
+
+int fault_count(void)
+{
+    pthread_mutex_lock(&lock);
+    int n = nfaults;
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 void fault_clear(void)
@@ -161,6 +180,7 @@ void fault_clear(void)
     pthread_mutex_lock(&lock);
     cJSON_Delete(table);
     table = NULL;
+    nfaults = 0;
     rng = 0x9E3779B97F4A7C15u; /* a reset run repeats the same draws */
     pthread_mutex_unlock(&lock);
 }
@@ -179,7 +199,8 @@ static double num(const cJSON *f, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-const char *fault_check(const char *service, const char *operation, const char *job_name)
+const char *fault_check(const char *service, const char *operation, const char *job_name,
+                        int *delay_ms)
 {
     double latency = 0;
     const char *code = NULL;
@@ -206,10 +227,8 @@ const char *fault_check(const char *service, const char *operation, const char *
             if (!strcmp(code, errors_known[i].code)) code = errors_known[i].code;
     }
     pthread_mutex_unlock(&lock);
-    if (latency > 0) {
-        struct timespec ts = {(time_t)(latency / 1000), (long)fmod(latency, 1000.0) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0) {
-        }
-    }
+    /* One cap for the sum: five faults of 20 s add up to 60 s, not 100. */
+    if (latency > FAULT_MAX_LATENCY_MS) latency = FAULT_MAX_LATENCY_MS;
+    if (delay_ms) *delay_ms = latency > 0 ? (int)ceil(latency) : 0;
     return code;
 }

@@ -30,6 +30,7 @@
 #include "reply.h"
 #include "service.h"
 #include "store.h"
+#include "text.h"
 #include "validate.h"
 
 #include <stdio.h>
@@ -285,6 +286,11 @@ void gate_dispatch(sm_req *r)
                 reply_error(r, "MalformedQueryString", "%s", why);
             return;
         }
+        if (text_tree_check(r->input, why, sizeof why) != SM_OK) {
+            reply_error(r, svc->validation_code ? svc->validation_code : "ValidationException",
+                        "%s", why);
+            return;
+        }
     } else if (r->protocol == PROTO_CBOR) {
         char why[256];
         int rc = rpcv2_decode(service_model(svc), in_shape, r->body, r->body_len, &r->input, why,
@@ -297,8 +303,15 @@ void gate_dispatch(sm_req *r)
             return;
         }
     } else {
+        /* Valid UTF-8 without NUL (cJSON would cut "a\u0000b" to "a"), then one JSON object
+         * and nothing after it but white space (the body is NUL-terminated: len + 1). */
+        char why[160];
+        if (text_json_check(r->body, r->body_len, NULL, why, sizeof why) != SM_OK) {
+            reply_error(r, "SerializationException", "The request body %s.", why);
+            return;
+        }
         const char *end = NULL;
-        r->input = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0)
+        r->input = r->body_len ? cJSON_ParseWithLengthOpts(r->body, r->body_len + 1, &end, 1)
                                : cJSON_CreateObject();
         if (!cJSON_IsObject(r->input)) {
             reply_error(r, "SerializationException",
@@ -311,7 +324,7 @@ void gate_dispatch(sm_req *r)
      * everything that is the service's own behaviour (faults, validation, handlers). */
     if (auth_check(r) != SM_OK) return;
     r->job_name = svc->subject ? svc->subject(r->input) : NULL;
-    const char *fault = fault_check(svc->id, r->operation, r->job_name);
+    const char *fault = fault_check(svc->id, r->operation, r->job_name, &r->delay_ms);
     if (fault) {
         reply_error(r, fault, "%s", fault_message(fault));
         return;
@@ -333,7 +346,7 @@ void gate_dispatch(sm_req *r)
         return;
     }
 
-    if (!scope_part(r->authorization, 2, r->region, sizeof r->region))
+    if (!r->region[0]) /* auth_check set the region of the (verified) credential scope */
         snprintf(r->region, sizeof r->region, "%s", cfg.region);
     run_handler(r);
 }
