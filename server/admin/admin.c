@@ -16,6 +16,8 @@
  *                            region; region defaults to --region) at the simulated now
  *   GET  /_sagemock/jobs/logs?region=R&name=N   that job's CloudWatch log streams and events at
  *                            the simulated now
+ *   GET  /_sagemock/tuning-jobs   every hyperparameter tuning job with its children (?limit=N,
+ *                            <= 1000), at the simulated now (tuning_admin.c)
  *   GET  /_sagemock/jobs/metrics?region=R&name=N   that job's CloudWatch metrics (algorithm
  *                            and per-host instance series) at the simulated now
  *   GET  /_sagemock/ui       the dashboard: one static page (server/ui/index.html, embedded)
@@ -24,6 +26,17 @@
  *
  * With --admin-token every endpoint but health needs the token (auth_admin_check): 401
  * otherwise. GET /_sagemock/ui also takes it as ?token= (ui_gate), so a browser can open it.
+ *
+ * Cross-site use (site_gate): the API is open on purpose, so a web page of another origin must
+ * not drive it. A request whose Host is not the server's own (a loopback name or address,
+ * --host, the address the connection came in on, a --admin-hosts name) is refused 403, which
+ * stops DNS rebinding; a request that changes state (not GET or HEAD) from a browser page of
+ * another origin (its Origin is not http(s)://<Host> nor a --admin-hosts name) is refused 403,
+ * which stops cross-site POSTs, no-cors ones included. --admin-hosts '*' turns both off.
+ * Health is exempt: container health checks send their own Host, and it changes nothing.
+ *
+ * Bodies: larger than --max-body is 413 before anything is read or loaded; JSON bodies must be
+ * valid UTF-8 without NUL (text.c) and hold nothing after the value.
  */
 #include "admin.h"
 #include "auth.h"
@@ -41,15 +54,51 @@
 #include "reply.h"
 #include "sigv4.h"
 #include "store.h"
+#include "text.h"
 #include "training_log.h"
+#include "tuning_job.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static pthread_mutex_t clock_change = PTHREAD_MUTEX_INITIALIZER;
+
+/* Give freed memory back to the system after a large table is dropped (faults, a reset):
+ * glibc keeps it in the heap otherwise, and RSS would stay at its high-water mark. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* The body as a JSON value: valid UTF-8, no NUL or \u0000, nothing after the value. NULL (with
+ * why) otherwise; the caller owns the result. */
+static cJSON *body_json(const sm_req *r, char *why, size_t whylen)
+{
+    if (!r->body_len) {
+        snprintf(why, whylen, "the body is empty");
+        return NULL;
+    }
+    char bad[160];
+    if (text_json_check(r->body, r->body_len, NULL, bad, sizeof bad) != SM_OK) {
+        snprintf(why, whylen, "the body %s", bad);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(r->body, r->body_len + 1, &end, 1);
+    if (!v) snprintf(why, whylen, "the body is not valid JSON (or has text after the value)");
+    return v;
+}
 
 static cJSON *clock_json(const sm_clock *c, int64_t now_ms)
 {
@@ -85,12 +134,14 @@ static int number_member(const cJSON *in, const char *name, double *out, int *pr
 
 static int clock_change_req(sm_req *r)
 {
-    cJSON *in = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    char why[200];
+    cJSON *in = body_json(r, why, sizeof why);
     if (!cJSON_IsObject(in)) {
         cJSON_Delete(in);
         return reply_admin_error(r, 400,
                                  "expected a JSON object with any of \"set\" (epoch seconds), "
-                                 "\"advance\" (seconds) and \"rate\" (0 pauses)");
+                                 "\"advance\" (seconds) and \"rate\" (0 pauses)%s%s",
+                                 in ? "" : ": ", in ? "" : why);
     }
     double set = 0, adv = 0, rate = 0;
     int has_set, has_adv, has_rate;
@@ -116,12 +167,19 @@ static int clock_change_req(sm_req *r)
     sm_clock c = clock_global_get();
     int64_t now = clock_now(r->wall_ms);
     const char *err = NULL;
-    if (has_set && clock_set(&c, r->wall_ms, (int64_t)llround(set * 1000.0)) != SM_OK)
+    /* Past CLOCK_MAX_MS (9999-12-31T23:59:59Z) no client can parse a timestamp. */
+    const char *beyond = "the simulated clock cannot go past 9999-12-31T23:59:59Z "
+                         "(253402300799), the latest time AWS clients can parse";
+    if (has_set && !(set * 1000.0 <= (double)CLOCK_MAX_MS))
+        err = beyond;
+    else if (has_set && clock_set(&c, r->wall_ms, (int64_t)llround(set * 1000.0)) != SM_OK)
         err = "set must be an epoch time (seconds) not earlier than the clock's now: the clock "
               "never goes back";
-    else if (has_adv &&
-             (adv < 0 || clock_advance(&c, r->wall_ms, (int64_t)llround(adv * 1000.0)) != SM_OK))
+    else if (has_adv && adv < 0)
         err = "advance must be a number of seconds >= 0";
+    else if (has_adv && (!(adv * 1000.0 <= (double)CLOCK_MAX_MS) ||
+                         clock_advance(&c, r->wall_ms, (int64_t)llround(adv * 1000.0)) != SM_OK))
+        err = beyond;
     else if (has_rate && clock_set_rate(&c, r->wall_ms, rate) != SM_OK)
         err = "rate must be from 0 (paused) to 1000000";
     if (!err && boot_clock_save(&c) != SM_OK) err = "cannot persist the clock";
@@ -139,6 +197,7 @@ static int reset(sm_req *r)
     if (fx_reset(now, why, sizeof why) != SM_OK)
         return reply_admin_error(r, 500, "reset failed: %s", why);
     journal_clear();
+    give_back_memory();
     pthread_mutex_lock(&clock_change);
     sm_clock c = clock_global_get();
     if (clock_set_rate(&c, r->wall_ms, cfg.clock_rate) == SM_OK && boot_clock_save(&c) == SM_OK)
@@ -269,6 +328,8 @@ static int job_of_query(sm_req *r, store_job *job)
         return reply_admin_error(r, 400, "give the job's name: ?name=N (and ?region=R)");
     if (strlen(v) >= sizeof name) return reply_admin_error(r, 404, "no such job");
     snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, v);
+    if (tuning_advance_due(clock_now(r->wall_ms)) < 0) /* a tuning job's children, now */
+        return reply_admin_error(r, 500, "cannot bring the tuning jobs up to date");
     int rc = store_job_get(region, name, job);
     if (rc == SM_ENOTFOUND)
         return reply_admin_error(r, 404, "no training job %s in region %s", name, region);
@@ -353,9 +414,10 @@ static int fixtures_load(sm_req *r)
     char why[4096];
     cJSON *summary = NULL;
     if (!r->body_len) return reply_admin_error(r, 400, "the body must be a fixture document");
-    if (fx_load_text(r->body, r->body_len, "request body", clock_now(r->wall_ms), &summary, why,
-                     sizeof why) != SM_OK)
-        return reply_admin_error(r, 400, "%s", why);
+    int rc = fx_load_text(r->body, r->body_len, "request body", clock_now(r->wall_ms), &summary,
+                          why, sizeof why);
+    give_back_memory(); /* a large document's parse is freed by now */
+    if (rc != SM_OK) return reply_admin_error(r, 400, "%s", why);
     return reply_admin(r, 200, summary);
 }
 
@@ -372,13 +434,21 @@ static int faults_list(sm_req *r)
 
 static int faults_add(sm_req *r)
 {
-    cJSON *in = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    char why[512];
+    cJSON *in = body_json(r, why, sizeof why);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(in, "faults");
     cJSON *one = NULL, *norm = cJSON_CreateArray();
-    char why[512];
     int rc = cJSON_IsObject(in) && norm ? SM_OK : SM_EINVAL;
-    if (rc != SM_OK)
+    if (rc != SM_OK && in)
         snprintf(why, sizeof why, "the body must be a fault object or {\"faults\": [...]}");
+    int adding = list ? cJSON_GetArraySize(list) : 1;
+    if (rc == SM_OK && fault_count() + adding > FAULT_MAX) {
+        rc = SM_EINVAL;
+        snprintf(why, sizeof why,
+                 "at most %d faults: %d are set, this adds %d (DELETE /_sagemock/faults clears "
+                 "them)",
+                 FAULT_MAX, fault_count(), adding);
+    }
     if (rc == SM_OK && list) {
         int i = 0;
         const cJSON *f, *items = cJSON_IsArray(list) ? list : NULL;
@@ -399,16 +469,24 @@ static int faults_add(sm_req *r)
     cJSON_Delete(in);
     if (rc != SM_OK) {
         cJSON_Delete(norm);
+        give_back_memory(); /* a refused body of 6 MiB parsed to ~80 MB */
         return reply_admin_error(r, 400, "%s", why);
     }
-    fault_add_all(norm);
+    rc = fault_add_all(norm);
     cJSON_Delete(norm);
+    if (rc != SM_OK)
+        return reply_admin_error(r, rc == SM_ENOMEM ? 500 : 400,
+                                 rc == SM_ENOMEM ? "out of memory"
+                                                 : "at most %d faults (DELETE /_sagemock/faults "
+                                                   "clears them)",
+                                 FAULT_MAX);
     return faults_list(r);
 }
 
 static int faults_clear(sm_req *r)
 {
     fault_clear();
+    give_back_memory();
     return faults_list(r);
 }
 
@@ -441,7 +519,8 @@ static int jobs_list(sm_req *r)
         if (end == q || *end) limit = 0;
     }
     if (limit < 1 || limit > 10000) return reply_admin_error(r, 400, "limit must be 1 to 10000");
-    if (jobs_advance_due(clock_now(r->wall_ms)) < 0)
+    if (tuning_advance_due(clock_now(r->wall_ms)) < 0 ||
+        jobs_advance_due(clock_now(r->wall_ms)) < 0)
         return reply_admin_error(r, 500, "cannot bring the jobs up to date: %s", store_errmsg());
     cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
     if (!o || !a || store_all((int)limit, job_row, a) < 0 || !cJSON_AddItemToObject(o, "jobs", a)) {
@@ -478,6 +557,7 @@ static const route routes[] = {
     {"/_sagemock/requests", "GET", requests},
     {"/_sagemock/reset", "POST", reset},
     {"/_sagemock/scenarios", "GET", scenarios},
+    {"/_sagemock/tuning-jobs", "GET", tuning_admin_jobs},
     {"/_sagemock/ui", "GET", ui},
 };
 
@@ -504,16 +584,110 @@ static int ui_gate(sm_req *r)
                              "/_sagemock/ui?token=<token>");
 }
 
+/* The host part of a Host header or an origin's authority, lower-cased, without the port or
+ * the brackets of an IPv6 address. 0 when it does not fit or is malformed. */
+static int host_part(const char *h, size_t len, char *out, size_t outlen)
+{
+    size_t n;
+    if (len && h[0] == '[') {
+        const char *close = memchr(h, ']', len);
+        if (!close) return 0;
+        h++;
+        n = (size_t)(close - h);
+    } else {
+        const char *colon = memchr(h, ':', len);
+        n = colon ? (size_t)(colon - h) : len;
+    }
+    if (n == 0 || n >= outlen) return 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)h[i]);
+    out[n] = 0;
+    if (out[n - 1] == '.') out[n - 1] = 0; /* "localhost." is localhost */
+    return out[0] != 0;
+}
+
+/* Whether `host` is one of --admin-hosts. */
+static int listed_host(const char *host)
+{
+    for (const char *p = cfg.admin_hosts; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char h[256];
+        if (host_part(p, n, h, sizeof h) && strcmp(h, host) == 0) return 1;
+        p += n;
+        if (*p) p++;
+    }
+    return 0;
+}
+
+/* Whether `host` (from the Host header) names this server: a loopback name or address,
+ * --host, the address the connection came in on, or a --admin-hosts name. A DNS-rebinding
+ * page reaches the server under the attacker's own name, so it is none of these. */
+static int own_host(const sm_req *r, const char *host)
+{
+    unsigned char a[16];
+    if (strcmp(host, "localhost") == 0 ||
+        (strlen(host) > 10 && strcmp(host + strlen(host) - 10, ".localhost") == 0))
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1 && a[0] == 127) return 1;
+    if (strcmp(host, "::1") == 0) return 1;
+    if (strcasecmp(host, cfg.host) == 0) return 1;
+    const char *local = r->header ? r->header(r->transport, REQ_LOCAL_ADDRESS) : NULL;
+    if (local && strcasecmp(host, local) == 0) return 1;
+    return listed_host(host);
+}
+
+static const char *request_header(const sm_req *r, const char *name)
+{
+    return r->header ? r->header(r->transport, name) : NULL;
+}
+
+/* Refuses (403) a request of another site: see the top of this file. */
+static int site_gate(sm_req *r)
+{
+    if (cfg.admin_hosts && strcmp(cfg.admin_hosts, "*") == 0) return SM_OK;
+    const char *h = request_header(r, "Host");
+    char host[256];
+    /* Without a Host (HTTP/1.0 tools) no browser sent it. */
+    if (h && (!host_part(h, strlen(h), host, sizeof host) || !own_host(r, host)))
+        return reply_admin_error(r, 403,
+                                 "the admin API answers only to this server's own names "
+                                 "(loopback, --host, its address), not Host '%.200s'; start "
+                                 "sagemock with --admin-hosts NAME to allow another name",
+                                 h);
+    const char *origin = request_header(r, "Origin");
+    if (!origin || strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) return SM_OK;
+    const char *sep = strstr(origin, "://");
+    int same = sep && h && strcasecmp(sep + 3, h) == 0 &&
+               ((size_t)(sep - origin) == 4 || (size_t)(sep - origin) == 5) &&
+               (strncasecmp(origin, "http", 4) == 0 || strncasecmp(origin, "https", 5) == 0);
+    char ohost[256];
+    if (same || (sep && host_part(sep + 3, strlen(sep + 3), ohost, sizeof ohost) &&
+                 listed_host(ohost)))
+        return SM_OK;
+    return reply_admin_error(r, 403,
+                             "the admin API does not take %s requests from web pages of another "
+                             "origin (Origin '%.200s'); start sagemock with --admin-hosts NAME "
+                             "to allow that origin's host",
+                             r->method, origin);
+}
+
 void admin_dispatch(sm_req *r)
 {
     size_t n = strcspn(r->path, "?");
     int path_known = 0;
     r->operation = r->path;
+    if (!path_is(r, n, "/_sagemock/health") && site_gate(r) != SM_OK) return;
     /* Health stays open under --admin-token: container health checks and `sagemock
      * healthcheck` carry no token. The dashboard's page has its own gate. */
     if (path_is(r, n, "/_sagemock/ui") && strcmp(r->method, "GET") == 0) {
         if (ui_gate(r) != SM_OK) return;
     } else if (!path_is(r, n, "/_sagemock/health") && auth_admin_check(r) != SM_OK) {
+        return;
+    }
+    if (r->body_too_large) {
+        reply_admin_error(r, 413, "the body is larger than --max-body (%zu bytes); nothing was "
+                                  "done",
+                          cfg.max_body);
         return;
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
