@@ -31,6 +31,7 @@
 #include "scenario.h"
 #include "validate.h"
 #include "store.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -46,6 +47,8 @@
 #include <sys/stat.h>
 
 #define MAX_FILE_BYTES (64u << 20)
+#define FX_MAX_RULES 1000     /* rules in the registry, all fixtures together */
+#define FX_MAX_SCENARIOS 1000 /* scenarios besides the built-in ones */
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -275,22 +278,15 @@ static int load_rules(const load *l, const cJSON *a, reg_batch *b)
 
 /* ---- seed jobs --------------------------------------------------------------------- */
 
+/* One seed job, checked: its request (the document's own object, modified by create_job), its
+ * region, scenario and times. */
 typedef struct seed {
-    cJSON *request; /* owned copy */
+    cJSON *request; /* borrowed */
     char region[32];
     char scenario_name[REG_NAME_MAX];
-    char *scenario_json;
+    char *scenario_json; /* owned */
     int64_t created_ms, stop_at_ms;
 } seed;
-
-static void seeds_free(seed *s, int n)
-{
-    for (int i = 0; i < n; i++) {
-        cJSON_Delete(s[i].request);
-        free(s[i].scenario_json);
-    }
-    free(s);
-}
 
 static int seconds_field(const load *l, const cJSON *j, const char *p, const char *name,
                          double *out)
@@ -305,12 +301,13 @@ static int seconds_field(const load *l, const cJSON *j, const char *p, const cha
     return SM_OK;
 }
 
-static int check_seed(const load *l, const cJSON *j, const char *p, reg_batch *b, seed *s)
+static int check_seed(const load *l, cJSON *j, const char *p, reg_batch *b, seed *s)
 {
     static const char *const fields[] = {
         "request", "scenario", "region", "createdSecondsAgo", "stoppedAfterSeconds", "description"};
     if (only(l, j, p, fields, 6)) return SM_EINVAL;
-    const cJSON *req = member(j, "request"), *sc = member(j, "scenario"), *rg = member(j, "region");
+    cJSON *req = cJSON_GetObjectItemCaseSensitive(j, "request");
+    const cJSON *sc = member(j, "scenario"), *rg = member(j, "region");
     char pr[80];
     snprintf(pr, sizeof pr, "%s.request", p);
     if (!cJSON_IsObject(req))
@@ -364,104 +361,155 @@ static int check_seed(const load *l, const cJSON *j, const char *p, reg_batch *b
         rc = reg_batch_choose(b, req, s->scenario_name, &s->scenario_json, why, sizeof why);
         if (rc == SM_ENOTFOUND) return refuse(l, pr, "%s", why);
     }
-    if (rc != SM_OK || !(s->request = cJSON_Duplicate(req, 1)))
-        return refuse(l, p, "out of memory");
+    if (rc != SM_OK) return refuse(l, p, "out of memory");
+    s->request = req;
     return SM_OK;
 }
 
-/* FNV-1a of a seed's region and lower-cased name: names are unique per region, ignoring case. */
-static uint64_t seed_key(const seed *s)
+/* The names seeded so far ("region/lower-cased name": names are unique per region, ignoring
+ * case), an open-addressing set, so that a document of 100k seeds is checked in linear time. */
+typedef struct name_set {
+    char **slot;
+    size_t cap, n;
+} name_set;
+
+static uint64_t fnv(const char *s)
 {
     uint64_t h = 1469598103934665603u;
-    for (const char *p = s->region; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
-    h = (h ^ '/') * 1099511628211u;
-    for (const char *p = member(s->request, "TrainingJobName")->valuestring; *p; p++)
-        h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
     return h;
 }
 
-static int load_jobs(const load *l, const cJSON *a, reg_batch *b, seed **out, int *nout)
+/* 1 when added, 0 when already there, SM_ENOMEM. */
+static int name_add(name_set *set, const char *region, const char *name)
 {
-    int n = cJSON_GetArraySize(a), i = 0;
-    /* An open-addressing set of the names seen so far (slot = index + 1), so that a document
-     * of 100k seeds is checked in linear time. */
-    size_t cap = 16;
-    while (cap < 2 * (size_t)n)
-        cap *= 2;
-    seed *s = calloc((size_t)(n ? n : 1), sizeof *s);
-    int *slot = calloc(cap, sizeof *slot);
-    if (!s || !slot) {
-        free(s);
-        free(slot);
-        return refuse(l, "jobs", "out of memory");
-    }
-    const cJSON *j;
-    cJSON_ArrayForEach(j, a)
-    {
-        char p[64];
-        snprintf(p, sizeof p, "jobs[%d]", i);
-        if (check_seed(l, j, p, b, &s[i])) {
-            seeds_free(s, i + 1);
-            free(slot);
-            return SM_EINVAL;
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 1024;
+        char **slot = calloc(cap, sizeof *slot);
+        if (!slot) return SM_ENOMEM;
+        for (size_t i = 0; i < set->cap; i++) {
+            if (!set->slot[i]) continue;
+            size_t h = (size_t)fnv(set->slot[i]) & (cap - 1);
+            while (slot[h])
+                h = (h + 1) & (cap - 1);
+            slot[h] = set->slot[i];
         }
-        const char *name = member(s[i].request, "TrainingJobName")->valuestring;
-        size_t h = (size_t)seed_key(&s[i]) & (cap - 1);
-        for (; slot[h]; h = (h + 1) & (cap - 1)) {
-            const seed *k = &s[slot[h] - 1];
-            if (strcasecmp(member(k->request, "TrainingJobName")->valuestring, name) == 0 &&
-                strcmp(k->region, s[i].region) == 0) {
-                char copy[STORE_NAME_MAX];
-                snprintf(copy, sizeof copy, "%s", name);
-                seeds_free(s, i + 1); /* copy outlives the requests */
-                free(slot);
-                snprintf(p + strlen(p), sizeof p - strlen(p), ".request.TrainingJobName");
-                return refuse(l, p, "job '%s' is seeded twice in this document", copy);
-            }
-        }
-        slot[h] = i + 1;
-        i++;
+        free(set->slot);
+        set->slot = slot;
+        set->cap = cap;
     }
-    free(slot);
-    *out = s;
-    *nout = n;
-    return SM_OK;
+    size_t rn = strlen(region), nn = strlen(name);
+    char *key = malloc(rn + nn + 2);
+    if (!key) return SM_ENOMEM;
+    memcpy(key, region, rn);
+    key[rn] = '/';
+    for (size_t i = 0; i <= nn; i++)
+        key[rn + 1 + i] = (char)tolower((unsigned char)name[i]);
+    size_t h = (size_t)fnv(key) & (set->cap - 1);
+    for (; set->slot[h]; h = (h + 1) & (set->cap - 1))
+        if (strcmp(set->slot[h], key) == 0) {
+            free(key);
+            return 0;
+        }
+    set->slot[h] = key;
+    set->n++;
+    return 1;
 }
+
+static void name_set_free(name_set *set)
+{
+    for (size_t i = 0; i < set->cap; i++)
+        free(set->slot[i]);
+    free(set->slot);
+}
+
+/* The seed jobs of a document: as offsets of the jobs array's elements in the text when the
+ * document was split (split_doc), so that each is parsed, checked, created and freed in turn
+ * and memory stays proportional to one job; else the "jobs" array of the parsed document. */
+typedef struct span {
+    size_t off, len;
+} span;
+
+typedef struct job_list {
+    span *e; /* NULL: use `array` */
+    size_t n;
+    cJSON *array; /* borrowed from the document (the fallback) */
+} job_list;
 
 /* Set while fx_init holds one transaction around every start-up document, so that a refused
  * document leaves none of the seed jobs of the documents before it. */
 static int in_startup_tx;
 
-static int insert_seeds(const load *l, seed *s, int n, int *inserted)
+/* Check and create every seed job, one by one, inside the caller's transaction. */
+static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nseeds,
+                     int *inserted)
 {
-    int rc = in_startup_tx ? SM_OK : store_begin();
-    *inserted = 0;
-    for (int i = 0; rc == SM_OK && i < n; i++) {
-        create_opts o = {.region = s[i].region,
-                         .created_ms = s[i].created_ms,
-                         .now_ms = l->now_ms,
-                         .scenario_name = s[i].scenario_name,
-                         .scenario_json = s[i].scenario_json,
-                         .stop_at_ms = s[i].stop_at_ms};
-        char arn[STORE_ARN_MAX];
-        create_error e = {0};
-        rc = create_job(s[i].request, &o, arn, &e);
-        if (rc == SM_EEXIST)
-            rc = SM_OK; /* already there: left as it is */
-        else if (rc == SM_OK)
-            ++*inserted;
-        else {
-            char p[64];
-            snprintf(p, sizeof p, "jobs[%d]", i);
-            refuse(l, p, "%s: %s", e.code ? e.code : "InternalFailure", e.message);
+    name_set names = {0};
+    create_pools *pools = create_pools_new();
+    int rc = pools ? SM_OK : refuse(l, "jobs", "out of memory");
+    size_t n = jobs->e ? jobs->n : (size_t)cJSON_GetArraySize(jobs->array);
+    cJSON *next = jobs->e ? NULL : jobs->array->child;
+    *nseeds = *inserted = 0;
+    for (size_t i = 0; rc == SM_OK && i < n; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "jobs[%zu]", i);
+        cJSON *j = next, *parsed = NULL;
+        if (jobs->e) {
+            const char *end = NULL;
+            j = parsed = cJSON_ParseWithLengthOpts(l->text + jobs->e[i].off, jobs->e[i].len, &end,
+                                                   0);
+            if (!j || end != l->text + jobs->e[i].off + jobs->e[i].len) {
+                int line, col;
+                size_t off = end && !j ? (size_t)(end - l->text) : jobs->e[i].off;
+                jpos_line_col(l->text, off, &line, &col);
+                snprintf(l->err, l->errlen, "%s:%d:%d: not valid JSON", l->source, line, col);
+                cJSON_Delete(parsed);
+                rc = SM_EINVAL;
+                break;
+            }
+        } else {
+            next = next->next;
         }
+        seed s = {0};
+        rc = check_seed(l, j, p, b, &s);
+        if (rc == SM_OK) {
+            const char *name = member(s.request, "TrainingJobName")->valuestring;
+            int added = name_add(&names, s.region, name);
+            if (added == 0) {
+                char pn[96];
+                snprintf(pn, sizeof pn, "%s.request.TrainingJobName", p);
+                rc = refuse(l, pn, "job '%s' is seeded twice in this document", name);
+            } else if (added < 0) {
+                rc = refuse(l, p, "out of memory");
+            }
+        }
+        if (rc == SM_OK) {
+            create_opts o = {.region = s.region,
+                             .created_ms = s.created_ms,
+                             .now_ms = l->now_ms,
+                             .scenario_name = s.scenario_name,
+                             .scenario_json = s.scenario_json,
+                             .stop_at_ms = s.stop_at_ms,
+                             .pools = pools};
+            char arn[STORE_ARN_MAX];
+            create_error e = {0};
+            rc = create_job(s.request, &o, arn, &e);
+            if (rc == SM_EEXIST)
+                rc = SM_OK; /* already there: left as it is */
+            else if (rc == SM_OK)
+                ++*inserted;
+            else
+                refuse(l, p, "%s: %s", e.code ? e.code : "InternalFailure", e.message);
+            if (rc == SM_OK) ++*nseeds;
+        }
+        free(s.scenario_json);
+        cJSON_Delete(parsed);
     }
-    if (rc == SM_OK && !in_startup_tx) rc = store_commit();
-    if (rc != SM_OK) {
-        if (!in_startup_tx) store_rollback();
-        if (!l->err[0]) refuse(l, "jobs", "the store refused the seed jobs: %s", store_errmsg());
-    }
+    create_pools_free(pools);
+    name_set_free(&names);
+    if (rc != SM_OK && !l->err[0])
+        refuse(l, "jobs", "the store refused the seed jobs: %s", store_errmsg());
     return rc;
 }
 
@@ -472,6 +520,13 @@ static int load_faults(const load *l, const cJSON *a, cJSON **out)
     cJSON *faults = cJSON_CreateArray();
     int i = 0;
     const cJSON *f;
+    if (faults && fault_count() + cJSON_GetArraySize(a) > FAULT_MAX) {
+        cJSON_Delete(faults);
+        return refuse(l, "faults",
+                      "at most %d faults in all: %d are set, this document adds %d "
+                      "(DELETE /_sagemock/faults or a reset clears them)",
+                      FAULT_MAX, fault_count(), cJSON_GetArraySize(a));
+    }
     cJSON_ArrayForEach(f, a)
     {
         char p[64], why[300];
@@ -487,48 +542,233 @@ static int load_faults(const load *l, const cJSON *a, cJSON **out)
     return SM_OK;
 }
 
+/* Rules and user scenarios are capped, as faults are: a document that would bring them past
+ * FX_MAX_RULES / FX_MAX_SCENARIOS is refused (a reset drops them). */
+static int check_caps(const load *l, const cJSON *d)
+{
+    if (l->builtin) return SM_OK;
+    cJSON *reg = reg_to_json();
+    if (!reg) return refuse(l, "", "out of memory");
+    int rules = cJSON_GetArraySize(member(reg, "rules")) + cJSON_GetArraySize(member(d, "rules"));
+    int scenarios = 0;
+    const cJSON *s, *t;
+    cJSON_ArrayForEach(s, member(reg, "scenarios")) scenarios += !cJSON_IsTrue(member(s, "builtin"));
+    cJSON_ArrayForEach(s, member(d, "scenarios"))
+    {
+        const cJSON *name = member(s, "name");
+        int known = 0;
+        cJSON_ArrayForEach(t, member(reg, "scenarios"))
+        {
+            const cJSON *other = member(t, "name");
+            if (cJSON_IsString(name) && cJSON_IsString(other) &&
+                strcmp(name->valuestring, other->valuestring) == 0)
+                known = 1;
+        }
+        scenarios += !known;
+    }
+    cJSON_Delete(reg);
+    if (rules > FX_MAX_RULES)
+        return refuse(l, "rules",
+                      "at most %d rules in all: this document would bring them to %d (a reset "
+                      "drops the rules of fixtures loaded at run time)",
+                      FX_MAX_RULES, rules);
+    if (scenarios > FX_MAX_SCENARIOS)
+        return refuse(l, "scenarios",
+                      "at most %d scenarios besides the built-in ones: this document would "
+                      "bring them to %d (a reset drops those of fixtures loaded at run time)",
+                      FX_MAX_SCENARIOS, scenarios);
+    return SM_OK;
+}
+
+static size_t skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
+        i++;
+    return i;
+}
+
+/*
+ * The document's top level, member by member: *d gets every member but the "jobs" array,
+ * whose elements are only located (jobs->e), so that 100k seed jobs are never one cJSON tree.
+ * SM_EINVAL when the text is anything this split does not understand (escaped member names, a
+ * second "jobs", a syntax error...): the caller then parses the whole text as before, which
+ * also gives cJSON's position of a syntax error. SM_ENOMEM.
+ */
+static int split_doc(const load *l, cJSON **d, job_list *jobs)
+{
+    const char *t = l->text;
+    size_t len = l->len, i = skip_ws(t, len, 0);
+    if (i >= len || t[i] != '{' || !(*d = cJSON_CreateObject())) return SM_EINVAL;
+    i = skip_ws(t, len, i + 1);
+    int first = 1, rc = SM_OK;
+    while (rc == SM_OK) {
+        if (i < len && t[i] == '}' && first) break;
+        if (i >= len || t[i] != '"') {
+            rc = SM_EINVAL;
+            break;
+        }
+        const char *close = memchr(t + i + 1, '"', len - i - 1);
+        if (!close || memchr(t + i + 1, '\\', (size_t)(close - t) - i - 1)) {
+            rc = SM_EINVAL;
+            break;
+        }
+        size_t klen = (size_t)(close - t) - i - 1;
+        char key[64];
+        if (klen >= sizeof key) {
+            rc = SM_EINVAL;
+            break;
+        }
+        memcpy(key, t + i + 1, klen);
+        key[klen] = 0;
+        i = skip_ws(t, len, (size_t)(close - t) + 1);
+        if (i >= len || t[i] != ':') {
+            rc = SM_EINVAL;
+            break;
+        }
+        i = skip_ws(t, len, i + 1);
+        size_t end = jpos_skip(t, len, i);
+        if (!end) {
+            rc = SM_EINVAL;
+            break;
+        }
+        if (strcmp(key, "jobs") == 0 && t[i] == '[' && !jobs->e && !member(*d, "jobs")) {
+            size_t cap = 0, k = skip_ws(t, len, i + 1);
+            jobs->e = malloc(sizeof *jobs->e); /* non-NULL even for [] */
+            if (!jobs->e) rc = SM_ENOMEM;
+            cap = 1;
+            while (rc == SM_OK && k < end - 1) {
+                size_t e = jpos_skip(t, len, k);
+                if (!e || e > end - 1) {
+                    rc = SM_EINVAL;
+                    break;
+                }
+                if (jobs->n == cap) {
+                    span *more = realloc(jobs->e, 2 * cap * sizeof *more);
+                    if (!more) {
+                        rc = SM_ENOMEM;
+                        break;
+                    }
+                    jobs->e = more;
+                    cap *= 2;
+                }
+                jobs->e[jobs->n++] = (span){k, e - k};
+                k = skip_ws(t, len, e);
+                if (k < end - 1 && t[k] != ',') rc = SM_EINVAL;
+                if (k < end - 1) k = skip_ws(t, len, k + 1);
+                if (k >= end - 1 && t[skip_ws(t, len, e)] == ',') rc = SM_EINVAL; /* [1,] */
+            }
+            /* "jobs" itself stays out of *d; only() and the checks see it through `jobs`. */
+        } else if (strcmp(key, "jobs") == 0 && jobs->e) {
+            rc = SM_EINVAL; /* a second "jobs" */
+        } else {
+            const char *pend = NULL;
+            cJSON *v = cJSON_ParseWithLengthOpts(t + i, end - i, &pend, 0);
+            if (!v || pend != t + end) {
+                cJSON_Delete(v);
+                rc = SM_EINVAL;
+                break;
+            }
+            if (!cJSON_AddItemToObject(*d, key, v)) {
+                cJSON_Delete(v);
+                rc = SM_ENOMEM;
+            }
+        }
+        first = 0;
+        i = skip_ws(t, len, end);
+        if (i < len && t[i] == ',') {
+            i = skip_ws(t, len, i + 1);
+            continue;
+        }
+        if (i >= len || t[i] != '}') rc = rc == SM_OK ? SM_EINVAL : rc;
+        break;
+    }
+    if (rc == SM_OK && skip_ws(t, len, i + 1) != len) rc = SM_EINVAL;
+    if (rc != SM_OK) {
+        cJSON_Delete(*d);
+        *d = NULL;
+        free(jobs->e);
+        *jobs = (job_list){0};
+    }
+    return rc;
+}
+
 static int apply(const load *l, cJSON **summary)
 {
     static const char *const top[] = {"$schema", "description", "scenarios", "rules",
                                       "jobs",    "faults",      "iam"};
-    const char *end = NULL;
-    /* len + 1 takes in the NUL every document text ends with: cJSON then refuses anything but
-     * white space after the value. */
-    cJSON *d = cJSON_ParseWithLengthOpts(l->text, l->len + 1, &end, 1);
-    if (!d) {
+    /* Every text is valid UTF-8 without NUL: a fixture's strings end up in API replies. */
+    size_t bad_at;
+    char bad[160];
+    if (text_json_check(l->text, l->len, &bad_at, bad, sizeof bad) != SM_OK) {
         int line, col;
-        size_t off = end && end >= l->text ? (size_t)(end - l->text) : 0;
-        jpos_line_col(l->text, off, &line, &col);
-        snprintf(l->err, l->errlen, "%s:%d:%d: not valid JSON", l->source, line, col);
+        jpos_line_col(l->text, bad_at, &line, &col);
+        snprintf(l->err, l->errlen, "%s:%d:%d: the document %s", l->source, line, col, bad);
         return SM_EINVAL;
     }
+    cJSON *d = NULL;
+    job_list jobs = {0};
+    int rc = split_doc(l, &d, &jobs);
+    if (rc == SM_ENOMEM) return refuse(l, "", "out of memory");
+    if (rc != SM_OK) {
+        const char *end = NULL;
+        /* len + 1 takes in the NUL every document text ends with: cJSON then refuses anything
+         * but white space after the value. */
+        d = cJSON_ParseWithLengthOpts(l->text, l->len + 1, &end, 1);
+        if (!d) {
+            int line, col;
+            size_t off = end && end >= l->text ? (size_t)(end - l->text) : 0;
+            jpos_line_col(l->text, off, &line, &col);
+            snprintf(l->err, l->errlen, "%s:%d:%d: not valid JSON", l->source, line, col);
+            return SM_EINVAL;
+        }
+        if (cJSON_IsArray(member(d, "jobs"))) jobs.array = (cJSON *)member(d, "jobs");
+    }
     reg_batch *b = reg_batch_new();
-    seed *seeds = NULL;
-    int nseeds = 0, inserted = 0;
+    int nseeds = 0, inserted = 0, in_tx = 0;
     cJSON *faults = NULL;
-    int rc = b ? SM_OK : refuse(l, "", "out of memory");
+    rc = b ? SM_OK : refuse(l, "", "out of memory");
     if (rc == SM_OK && !cJSON_IsObject(d))
         rc = refuse(l, "", "a fixture document is a JSON object");
     if (rc == SM_OK) rc = only(l, d, "", top, 7);
-    for (int k = 2; rc == SM_OK && k < 6; k++)
-        if (member(d, top[k])) rc = array_of_objects(l, member(d, top[k]), top[k]);
+    for (int k = 2; rc == SM_OK && k < 6; k++) {
+        if (k == 4 && jobs.e) {
+            for (size_t i = 0; rc == SM_OK && i < jobs.n; i++) {
+                char p[64];
+                snprintf(p, sizeof p, "jobs[%zu]", i);
+                if (l->text[jobs.e[i].off] != '{') rc = refuse(l, p, "must be an object");
+            }
+        } else if (member(d, top[k])) {
+            rc = array_of_objects(l, member(d, top[k]), top[k]);
+        }
+    }
     if (rc == SM_OK) rc = load_scenarios(l, member(d, "scenarios"), b);
     if (rc == SM_OK) rc = load_rules(l, member(d, "rules"), b);
-    if (rc == SM_OK) rc = load_jobs(l, member(d, "jobs"), b, &seeds, &nseeds);
+    if (rc == SM_OK) rc = check_caps(l, d);
+    if (rc == SM_OK && (jobs.e ? jobs.n > 0 : cJSON_GetArraySize(jobs.array) > 0)) {
+        if (!in_startup_tx && (rc = store_begin()) != SM_OK)
+            refuse(l, "jobs", "the store refused a transaction: %s", store_errmsg());
+        in_tx = rc == SM_OK && !in_startup_tx;
+        if (rc == SM_OK) rc = load_jobs(l, &jobs, b, &nseeds, &inserted);
+    }
     if (rc == SM_OK) rc = load_faults(l, member(d, "faults"), &faults);
     if (rc == SM_OK) {
         char path[64], why[256];
         if (iam_fixture_check(member(d, "iam"), path, sizeof path, why, sizeof why) != SM_OK)
             rc = refuse(l, path, "%s", why);
     }
-    if (rc == SM_OK) rc = insert_seeds(l, seeds, nseeds, &inserted);
+    if (in_tx) {
+        if (rc == SM_OK && store_commit() != SM_OK)
+            rc = refuse(l, "jobs", "the store refused the seed jobs: %s", store_errmsg());
+        if (rc != SM_OK) store_rollback();
+    }
     if (rc == SM_OK) {
         int nsc = cJSON_GetArraySize(member(d, "scenarios"));
         int nrules = cJSON_GetArraySize(member(d, "rules"));
         int nfaults = cJSON_GetArraySize(faults);
         reg_batch_commit(b);
         b = NULL;
-        fault_add_all(faults);
+        if (fault_add_all(faults) != SM_OK)
+            log_msg(LOG_WARN, "%s: its faults were not added: the table is full", l->source);
         iam_fixture_apply(member(d, "iam"));
         if (summary && (*summary = cJSON_CreateObject())) {
             cJSON_AddNumberToObject(*summary, "scenarios", nsc);
@@ -543,9 +783,9 @@ static int apply(const load *l, cJSON **summary)
         }
     }
     reg_batch_free(b);
-    seeds_free(seeds, nseeds);
     cJSON_Delete(faults);
     cJSON_Delete(d);
+    free(jobs.e);
     return rc;
 }
 
