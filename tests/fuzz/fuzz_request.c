@@ -1,10 +1,19 @@
 /*
- * fuzz_request.c: a libFuzzer target on the request path: the gate, JSON decoding, model
- * validation and every handler (gate_dispatch), on an in-memory store, without HTTP.
+ * fuzz_request.c: a libFuzzer target on the request path: the gate, every protocol's decoding
+ * (awsJson, the awsQuery form parser, smithy-rpc-v2-cbor), model validation and every handler
+ * (gate_dispatch), and the admin API (admin_dispatch: fixtures, faults, clock, journal, jobs),
+ * on an in-memory store, without HTTP.
  *
- * An input is  TARGET ['\t' AUTHORIZATION] '\n' BODY : the X-Amz-Target header (and, after a
- * tab, an Authorization header, whose SigV4 scope picks the region), then the body, as
- * tests/fuzz/corpus/ holds them. Without a newline the whole input is the target.
+ * An input is  HEAD ['\t' AUTHORIZATION ['\t' HOST ['\t' ORIGIN]]] '\n' BODY, as
+ * tests/fuzz/corpus/ holds them; without a newline the whole input is the head. HEAD is
+ *   - "SageMaker.DescribeTrainingJob" (anything else not below): an awsJson call with that
+ *     X-Amz-Target (Logs_20140328.GetLogEvents, GraniteServiceVersion20100801.ListMetrics...);
+ *   - "@query": an awsQuery call, BODY the form (Action=...&Version=...); the service comes
+ *     from Version or from the SigV4 scope of AUTHORIZATION;
+ *   - "@cbor /service/<Service>/operation/<Op>": a smithy-rpc-v2-cbor call, BODY the CBOR;
+ *   - "GET /_sagemock/requests?limit=5" (any method, a path under /_sagemock): an admin call,
+ *     with the Host and Origin headers given after the tabs (none: no such header).
+ * AUTHORIZATION picks the region through its SigV4 scope (--auth none: read, not verified).
  *
  * The store lives across inputs, so that Describe, Stop, Update, Delete and the tag calls find
  * jobs: a few seed jobs are created at start and again every RESET_EVERY inputs, when the
@@ -12,12 +21,14 @@
  * previous one, so that jobs move through their statuses while the fuzzer runs. The reply is
  * freed after every input (req_free), so LeakSanitizer sees any leak of a request's path.
  *
- * Besides the sanitizers, every reply is checked: a status, and for awsJson replies a JSON
- * object without a null anywhere, with "__type" and "message" strings on errors (abort()
- * otherwise, so the fuzzer keeps the input).
+ * Besides the sanitizers, every reply is checked: a status; text replies (JSON, XML, HTML) of
+ * valid UTF-8; admin replies JSON objects; awsJson replies a JSON object without a null
+ * anywhere (or no body at all for an operation without output), with "__type" and "message"
+ * strings on errors (abort() otherwise, so the fuzzer keeps the input).
  *
  * It must not touch the network or the file system beyond the in-memory store.
  */
+#include "admin.h"
 #include "boot.h"
 #include "clock.h"
 #include "config.h"
@@ -29,11 +40,13 @@
 #include "reply.h"
 #include "req.h"
 #include "store.h"
+#include "text.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define RESET_EVERY 2000
 #define STEP_MS 40
@@ -69,6 +82,24 @@ static const char *const seed_jobs[] = {
 static int64_t wall_ms;
 static unsigned long inputs;
 
+/* The headers of one request, for sm_req.header. */
+typedef struct headers {
+    const char *target, *authorization, *content_type, *host, *origin, *smithy;
+} headers;
+
+static const char *header_of(void *transport, const char *name)
+{
+    const headers *h = transport;
+    if (!h) return NULL;
+    if (!strcasecmp(name, "X-Amz-Target")) return h->target;
+    if (!strcasecmp(name, "Authorization")) return h->authorization;
+    if (!strcasecmp(name, "Content-Type")) return h->content_type;
+    if (!strcasecmp(name, "Host")) return h->host;
+    if (!strcasecmp(name, "Origin")) return h->origin;
+    if (!strcasecmp(name, "smithy-protocol")) return h->smithy;
+    return NULL;
+}
+
 static int has_null(const cJSON *v)
 {
     if (cJSON_IsNull(v)) return 1;
@@ -77,13 +108,27 @@ static int has_null(const cJSON *v)
     return 0;
 }
 
+/* Every text reply is valid UTF-8 (text.c): a client's bytes never come back raw. */
+static int text_reply(const sm_req *r)
+{
+    return r->reply_type && (strstr(r->reply_type, "json") || strstr(r->reply_type, "xml") ||
+                             strstr(r->reply_type, "text/"));
+}
+
 static void check_reply(const sm_req *r, const char *target)
 {
     const char *why = NULL;
     cJSON *out = NULL;
+    size_t len = !r->reply_body ? 0 : r->reply_len ? r->reply_len : strlen(r->reply_body);
     if (r->status < 200 || r->status > 599 || !r->reply_body)
         why = "no status or no body";
-    else if (r->reply_type && strcmp(r->reply_type, APPLICATION_AMZ_JSON) == 0) {
+    else if (text_reply(r) && text_utf8_invalid_at(r->reply_body, len) != len)
+        why = "the reply is not valid UTF-8";
+    else if (r->reply_type && strcmp(r->reply_type, "application/json") == 0 &&
+             !cJSON_IsObject(out = cJSON_ParseWithLength(r->reply_body, len)))
+        why = "the admin reply is not a JSON object";
+    else if (r->reply_type && strcmp(r->reply_type, APPLICATION_AMZ_JSON) == 0 &&
+             !(r->status == 200 && len == 0)) { /* an operation without output: no body */
         out = cJSON_Parse(r->reply_body);
         if (!cJSON_IsObject(out))
             why = "the body is not a JSON object";
@@ -102,25 +147,60 @@ static void check_reply(const sm_req *r, const char *target)
     }
 }
 
-/* Run one request; the caller owns body (handed to the request, freed by req_free). */
-static int dispatch(const char *target, const char *authorization, char *body, size_t len)
+/* Run one request (see the top of this file for HEAD); the caller owns body (handed to the
+ * request, freed by req_free). */
+static int dispatch_with(const char *head, const char *authorization, const char *host,
+                         const char *origin, char *body, size_t len)
 {
     sm_req r = {0};
-    r.method = "POST";
-    r.path = "/";
-    r.query = "";
-    r.target_header = target;
-    r.content_type = APPLICATION_AMZ_JSON;
+    headers h = {.authorization = authorization, .host = host, .origin = origin};
+    char method[16] = "POST", path[TARGET_MAX] = "/";
+    int admin = 0;
+    const char *space = strchr(head, ' ');
+    if (strcmp(head, "@query") == 0) {
+        h.content_type = "application/x-www-form-urlencoded";
+    } else if (strncmp(head, "@cbor ", 6) == 0) {
+        snprintf(path, sizeof path, "%s", head + 6);
+        h.content_type = "application/cbor";
+        h.smithy = "rpc-v2-cbor";
+    } else if (space && space - head < (long)sizeof method && space[1] == '/') {
+        snprintf(method, sizeof method, "%.*s", (int)(space - head), head);
+        snprintf(path, sizeof path, "%s", space + 1);
+        admin = strncmp(path, "/_sagemock", 10) == 0;
+        h.content_type = "application/json";
+    } else {
+        h.target = head;
+        h.content_type = APPLICATION_AMZ_JSON;
+    }
+    /* As http.c hands them over: the path without its query, the query apart. */
+    char *q = strchr(path, '?');
+    if (q) *q++ = 0;
+    r.method = method;
+    r.path = path;
+    r.query = q ? q : "";
+    r.target_header = h.target;
+    r.content_type = h.content_type;
     r.authorization = authorization;
+    r.header = header_of;
     r.body = body;
     r.body_len = len;
+    r.body_too_large = len > cfg.max_body;
     r.wall_ms = (wall_ms += STEP_MS);
     snprintf(r.request_id, sizeof r.request_id, "00000000-0000-4000-8000-%012lu", inputs % 1000000);
-    gate_dispatch(&r);
+    r.transport = &h; /* no connection: no REQ_LOCAL_ADDRESS */
+    if (admin)
+        admin_dispatch(&r);
+    else
+        gate_dispatch(&r);
     int status = r.status;
-    check_reply(&r, target);
+    check_reply(&r, head);
     req_free(&r);
     return status;
+}
+
+static int dispatch(const char *target, const char *authorization, char *body, size_t len)
+{
+    return dispatch_with(target, authorization, NULL, NULL, body, len);
 }
 
 static void seed(void)
@@ -170,8 +250,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(target, data, head);
     target[head] = 0;
     if (strlen(target) != head) return 0; /* a header never holds a NUL */
-    char *tab = strchr(target, '\t');
-    if (tab) *tab++ = 0;
+    char *fields[4] = {target, NULL, NULL, NULL};
+    for (int i = 1; i < 4; i++) {
+        char *tab = strchr(fields[i - 1], '\t');
+        if (!tab) break;
+        *tab = 0;
+        fields[i] = tab + 1;
+    }
 
     /* As http.c hands it over: NULL when empty, else malloc'd and NUL-terminated. */
     size_t len = nl ? size - head - 1 : 0;
@@ -181,6 +266,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(body, nl + 1, len);
         body[len] = 0;
     }
-    dispatch(target, tab, body, len);
+    dispatch_with(fields[0], fields[1], fields[2], fields[3], body, len);
     return 0;
 }

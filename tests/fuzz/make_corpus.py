@@ -227,6 +227,70 @@ def record(server, out):
         out.append((f"{op}-{hashlib.sha1(data).hexdigest()[:12]}", data))
 
 
+def extra():
+    """Seeds for the other heads fuzz_request.c knows (not recorded from boto3): awsQuery forms,
+    smithy-rpc-v2-cbor bodies and admin API calls, with Host and Origin headers after tabs."""
+    import cbor2
+
+    ns = "%2Faws%2Fsagemaker%2FTrainingJobs"
+    seeds = [
+        b"@query\nAction=GetCallerIdentity&Version=2011-06-15",
+        b"@query\nAction=GetRole&Version=2010-05-08&RoleName=SageMakerRole",
+        b"@query\tAWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/eu-west-1/iam/aws4_request, "
+        b"SignedHeaders=host, Signature=0\nAction=GetRole&Version=2010-05-08&RoleName=a%FFb",
+        b"@query\nAction=ListMetrics&Version=2010-08-01&Namespace=" + ns.encode(),
+        b"@query\nAction=GetMetricStatistics&Version=2010-08-01&Namespace=" + ns.encode() +
+        b"&MetricName=train%3Aloss&Dimensions.member.1.Name=Host"
+        b"&Dimensions.member.1.Value=fuzz-job%2Falgo-1&StartTime=2024-01-01T00%3A00%3A00Z"
+        b"&EndTime=2030-01-01T00%3A00%3A00Z&Period=60&Statistics.member.1=Average",
+        b"@cbor /service/GraniteServiceVersion20100801/operation/ListMetrics\n" +
+        cbor2.dumps({"Namespace": "/aws/sagemaker/TrainingJobs"}),
+        b"@cbor /service/GraniteServiceVersion20100801/operation/GetMetricData\n" +
+        cbor2.dumps({"StartTime": cbor2.CBORTag(1, 1704067200), "EndTime": 1893456000,
+                     "MetricDataQueries": [{"Id": "q1", "MetricStat": {
+                         "Metric": {"Namespace": "/aws/sagemaker/TrainingJobs",
+                                    "MetricName": "train:loss",
+                                    "Dimensions": [{"Name": "Host",
+                                                    "Value": "fuzz-job/algo-1"}]},
+                         "Period": 60, "Stat": "Average"}}]}),
+        b"GraniteServiceVersion20100801.ListMetrics\n{}",
+        b"GET /_sagemock/requests?limit=5&status=4",
+        b"GET /_sagemock/clock\t\tevil.example:9080",
+        b"POST /_sagemock/clock\t\t127.0.0.1:9080\thttp://evil.example\n{\"advance\":1}",
+        b"POST /_sagemock/clock\n{\"advance\":60,\"rate\":2}",
+        b"POST /_sagemock/clock\n{\"set\":253402300799}",
+        b"POST /_sagemock/faults\n{\"faults\":[{\"operation\":\"*\",\"jobName\":\"fuzz-*\","
+        b"\"error\":\"ThrottlingException\",\"count\":2,\"latencyMs\":5}]}",
+        b"DELETE /_sagemock/faults",
+        b"GET /_sagemock/jobs?limit=10",
+        b"GET /_sagemock/jobs/describe?name=fuzz-warm",
+        b"GET /_sagemock/jobs/logs?name=fuzz-spot&region=us-east-1",
+        b"GET /_sagemock/scenarios",
+        b"POST /_sagemock/fixtures\n" + json.dumps({
+            "scenarios": [{"name": "fz", "extends": "algorithm-error",
+                           "failure": {"reason": "AlgorithmError: fuzz"}}],
+            "rules": [{"match": {"name": "fz-*"}, "scenario": "fz"}],
+            "jobs": [{"request": {"TrainingJobName": "fz-1", "AlgorithmSpecification": {
+                "TrainingImage": IMAGE, "TrainingInputMode": "File"}, "RoleArn": ROLE_ARN,
+                "OutputDataConfig": {"S3OutputPath": "s3://b/o/"},
+                "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                   "VolumeSizeInGB": 30, "KeepAlivePeriodInSeconds": 60}},
+                "createdSecondsAgo": 30}],
+            "faults": [{"service": "logs", "operation": "GetLogEvents", "latencyMs": 1}],
+            "iam": {"missingRoles": ["gone-*"]}}).encode(),
+        b"POST /_sagemock/reset",
+    ]
+    def kind(seed):
+        head = seed.split(b"\n", 1)[0]
+        if b" /_sagemock" in head:
+            return "admin"
+        if head.startswith(b"@"):
+            return head[1:].split(b" ")[0].split(b"\t")[0].decode()
+        return head.split(b".")[-1].decode()
+
+    return [(f"{kind(seed)}-{hashlib.sha1(seed).hexdigest()[:12]}", seed) for seed in seeds]
+
+
 def dictionary():
     model = json.loads(MODEL.read_text())
     words = {f"SageMaker.{op}" for op in model["operations"]}
@@ -238,7 +302,13 @@ def dictionary():
               '"1e308"', '"-0"', '"\\\\u0000"', '"\\\\ud800"', '"arn:aws:sagemaker:us-east-1:'
               '123456789012:training-job/fuzz-job"', '"fuzz-job"', '"fuzz-warm"', '"fuzz-spot"',
               '"sagemock:scenario"', '"s3://"',
-              '"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-west-2/sagemaker/aws4_request"']
+              '"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-west-2/sagemaker/aws4_request"',
+              '"@query"', '"@cbor /service/GraniteServiceVersion20100801/operation/"',
+              '"Action="', '"&Version="', '".member.1"', '"%FF"', '"%00"',
+              '"GET /_sagemock/"', '"POST /_sagemock/"', '"DELETE /_sagemock/"',
+              '"fixtures"', '"faults"', '"clock"', '"requests"', '"jobs/describe?name="',
+              '"\\"advance\\""', '"\\"set\\""', '"\\"rate\\""', '"\\"latencyMs\\""',
+              '"http://evil.example"', '"localhost"']
     return "# libFuzzer dictionary for fuzz_request (made by make_corpus.py)\n" + "\n".join(lines) + "\n"
 
 
@@ -249,6 +319,7 @@ def main():
         try:
             out = []
             record(server, out)
+            out += extra()
         finally:
             server.stop()
     corpus = HERE / "corpus"
