@@ -73,3 +73,9 @@ int store_meta_put(const char *key, const char *value)
     sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":value"), value, -1, SQLITE_STATIC);
     return store_exec_stmt(st);
 }
+
+int store_last_busy(void)
+{
+    sqlite3 *db = store_db();
+    return db && (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY;
+}
