@@ -32,6 +32,9 @@
     "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "                   \
     "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
 #define FROM_REGION " FROM jobs WHERE region = :region"
+#define TUNING_COLS                                                                                \
+    "id, region, name, arn, created_ms, strategy, request, extra, events, summary, status, "       \
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
 
 /* The statement table: one row per SQL text, indexed by store_sql. */
 static const char *const sql_text[SQL__COUNT] = {
@@ -102,6 +105,46 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_WARM_POOL_EACH] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs WHERE "
                            "region = :region AND warm_pool = :status AND id != :exclude "
                            "ORDER BY end_ms, id",
+    /* Hyperparameter tuning jobs (tuning.c): TUNING_COLS are read by row_to_tuning. */
+    [SQL_TUNING_INSERT] =
+        "INSERT INTO tuning_jobs(region, name, arn, created_ms, strategy, request, extra, events, "
+        "summary, status, last_modified_ms, end_ms, next_change_ms) VALUES(:region, :name, :arn, "
+        ":created, :strategy, :request, :extra, :events, :summary, :status, :last_modified, "
+        "NULLIF(:end,-1), NULLIF(:next,-1))",
+    [SQL_TUNING_ARN_BY_NAME] = "SELECT arn FROM tuning_jobs WHERE region = :region AND name = "
+                               ":name COLLATE NOCASE",
+    [SQL_TUNING_GET] = "SELECT " TUNING_COLS " FROM tuning_jobs WHERE region = :region AND "
+                       "name = :name COLLATE NOCASE",
+    [SQL_TUNING_GET_BY_ARN] = "SELECT " TUNING_COLS " FROM tuning_jobs WHERE arn = :arn",
+    [SQL_TUNING_GET_BY_ID] = "SELECT " TUNING_COLS " FROM tuning_jobs WHERE id = :id",
+    [SQL_TUNING_UPDATE] = "UPDATE tuning_jobs SET events = :events, summary = :summary, status = "
+                          ":status, last_modified_ms = :last_modified, end_ms = NULLIF(:end,-1), "
+                          "next_change_ms = NULLIF(:next,-1) WHERE id = :id",
+    [SQL_TUNING_DELETE] = "DELETE FROM tuning_jobs WHERE id = :id",
+    [SQL_TUNING_DUE_ANY] = "SELECT 1 FROM tuning_jobs WHERE next_change_ms <= :now LIMIT 1",
+    [SQL_TUNING_DUE_IDS] = "SELECT id FROM tuning_jobs WHERE next_change_ms <= :now "
+                           "ORDER BY next_change_ms, id",
+    [SQL_TUNING_REGION_IDS] = "SELECT id FROM tuning_jobs WHERE region = :region ORDER BY id "
+                              "LIMIT :n",
+    [SQL_TUNING_ALL_IDS] = "SELECT id FROM tuning_jobs ORDER BY created_ms DESC, id DESC LIMIT :n",
+    [SQL_TUNING_CHILD_INSERT] =
+        "INSERT INTO tuning_children(tuning_id, idx, name, created_ms, definition, tuned) "
+        "VALUES(:tuning, :idx, :name, :created, :definition, :tuned)",
+    [SQL_TUNING_CHILDREN] = "SELECT idx, name, created_ms, definition, tuned, outcome, "
+                            "outcome_key FROM tuning_children WHERE tuning_id = :tuning "
+                            "ORDER BY idx",
+    [SQL_TUNING_CHILD_CACHE] = "UPDATE tuning_children SET outcome = :outcome, outcome_key = :key "
+                               "WHERE tuning_id = :tuning AND idx = :idx",
+    [SQL_TUNING_TAG_PUT] =
+        "INSERT INTO tuning_tags(tuning_id, key, value, pos) VALUES(:tuning, :key, :value, "
+        "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tuning_tags WHERE tuning_id = :tuning)) "
+        "ON CONFLICT(tuning_id, key) DO UPDATE SET value = excluded.value",
+    [SQL_TUNING_TAG_DELETE] = "DELETE FROM tuning_tags WHERE tuning_id = :tuning AND key = :key",
+    [SQL_TUNING_TAG_EACH] = "SELECT pos, key, value FROM tuning_tags WHERE tuning_id = :tuning "
+                            "AND pos > :after ORDER BY pos LIMIT :n",
+    [SQL_TUNING_RESET] = "DELETE FROM tuning_jobs",
+    [SQL_TUNING_TOUCH] = "UPDATE tuning_jobs SET next_change_ms = :now WHERE arn = :arn AND "
+                         "next_change_ms > :now",
 };
 
 /* Migrations: migration[i] brings the schema from version i to i + 1. Append only. */
@@ -141,6 +184,42 @@ static const char *const migration[] = {
     " pos INTEGER NOT NULL,"
     " PRIMARY KEY(job_id, key)) WITHOUT ROWID;"
     "CREATE INDEX tags_by_pos ON tags(job_id, pos);",
+    /* 2: hyperparameter tuning jobs, the training jobs they launched, their tags. */
+    "CREATE TABLE tuning_jobs("
+    " id INTEGER PRIMARY KEY,"
+    " region TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " arn TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " strategy TEXT NOT NULL,"
+    " request TEXT NOT NULL,"
+    " extra TEXT NOT NULL,"
+    " events TEXT NOT NULL,"
+    " summary TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " last_modified_ms INTEGER NOT NULL,"
+    " end_ms INTEGER,"
+    " next_change_ms INTEGER);"
+    "CREATE UNIQUE INDEX tuning_by_name ON tuning_jobs(region, name COLLATE NOCASE);"
+    "CREATE UNIQUE INDEX tuning_by_arn ON tuning_jobs(arn);"
+    "CREATE INDEX tuning_due ON tuning_jobs(next_change_ms) WHERE next_change_ms IS NOT NULL;"
+    "CREATE TABLE tuning_children("
+    " tuning_id INTEGER NOT NULL REFERENCES tuning_jobs(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " definition TEXT NOT NULL,"
+    " tuned TEXT NOT NULL,"
+    " outcome TEXT,"
+    " outcome_key TEXT,"
+    " PRIMARY KEY(tuning_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE tuning_tags("
+    " tuning_id INTEGER NOT NULL REFERENCES tuning_jobs(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " pos INTEGER NOT NULL,"
+    " PRIMARY KEY(tuning_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX tuning_tags_by_pos ON tuning_tags(tuning_id, pos);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migration / sizeof migration[0]))
 

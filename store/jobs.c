@@ -264,6 +264,7 @@ int64_t store_job_count(void)
 
 int store_reset(void)
 {
+    if (store_tuning_reset() != SM_OK) return SM_ESTORE;
     if (store_exec_stmt(store_stmt(SQL_RESET_TAGS)) != SM_OK) return SM_ESTORE;
     return store_exec_stmt(store_stmt(SQL_RESET_JOBS));
 }

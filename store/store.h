@@ -57,6 +57,9 @@ int store_open(const char *path);
 /* Close every connection of every thread. Call once at shutdown, after the workers stopped. */
 void store_close(void);
 const char *store_errmsg(void); /* the last SQLite error of this thread's connection */
+/* Whether this thread's last store call failed because another connection held the write
+ * lock past the busy timeout (SQLITE_BUSY): a temporary condition, not a broken store. */
+int store_last_busy(void);
 
 int store_begin(void); /* BEGIN IMMEDIATE on this thread's connection */
 int store_commit(void);
@@ -116,5 +119,70 @@ int store_reset(void);
 
 /* Number of jobs (all regions). */
 int64_t store_job_count(void);
+
+/* ---- hyperparameter tuning jobs (tuning.c) ------------------------------------------------
+ * A row holds the tuning engine's inputs (the normalised request, the warm start parents'
+ * results, the stop request) and the materialised state ListHyperParameterTuningJobs reads;
+ * its children are the training jobs it launched, in launch order. */
+typedef struct store_tuning {
+    int64_t id;
+    char region[STORE_REGION_MAX];
+    char name[STORE_NAME_MAX];
+    char arn[STORE_ARN_MAX];
+    int64_t created_ms;
+    char strategy[STORE_STATUS_MAX];
+    char *request; /* the normalised CreateHyperParameterTuningJob request (no Tags), JSON */
+    char *extra;   /* what the job took from its warm start parents, JSON */
+    char *events;  /* the stop request, JSON */
+    char *summary; /* materialised counters, JSON */
+    char status[STORE_STATUS_MAX];
+    int64_t last_modified_ms;
+    int64_t end_ms;         /* -1 when none */
+    int64_t next_change_ms; /* -1 when it will not change again */
+} store_tuning;
+
+typedef struct store_tuning_child {
+    int idx;                 /* launch order, from 0 */
+    char name[STORE_NAME_MAX];
+    int64_t created_ms;
+    char definition[72];     /* TrainingJobDefinitions[].DefinitionName, "" for one definition */
+    char *tuned;             /* the tuned hyperparameters, JSON */
+    char *outcome;           /* cached outcome (NULL when none) and the child's events it was */
+    char *outcome_key;       /* computed from */
+} store_tuning_child;
+
+typedef int (*store_tuning_fn)(store_tuning *t, void *arg);
+
+/* SM_EEXIST when (region, name) is taken (case-insensitively): existing_arn holds its ARN. */
+int store_tuning_insert(store_tuning *t, char existing_arn[STORE_ARN_MAX]);
+int store_tuning_get(const char *region, const char *name, store_tuning *out); /* SM_ENOTFOUND */
+int store_tuning_get_by_arn(const char *arn, store_tuning *out);               /* SM_ENOTFOUND */
+int store_tuning_update(int64_t id, const char *events, const char *summary, const char *status,
+                        int64_t last_modified_ms, int64_t end_ms, int64_t next_change_ms);
+int store_tuning_delete(int64_t id); /* its children rows and tags too; never training jobs */
+void store_tuning_clear(store_tuning *t);
+/* Tuning jobs whose next_change_ms <= now: a cheap probe, and each of them (loaded whole, in
+ * due order; fn may write to the store and returns non-zero to stop). */
+int store_tuning_due_any(int64_t now_ms);
+int store_tuning_due_each(int64_t now_ms, store_tuning_fn fn, void *arg);
+/* Up to `limit` tuning jobs of `region` (oldest first), or of every region (region NULL,
+ * newest first), loaded whole. Returns the number visited or a negative code. */
+int store_tuning_each(const char *region, int limit, store_tuning_fn fn, void *arg);
+int store_tuning_child_insert(int64_t tuning_id, const store_tuning_child *c);
+/* Each child in launch order (its strings are freed after fn returns); fn returns non-zero to
+ * stop (a negative value is returned as is). Returns the number visited. */
+int store_tuning_children(int64_t tuning_id, int (*fn)(store_tuning_child *c, void *arg),
+                          void *arg);
+int store_tuning_child_cache(int64_t tuning_id, int idx, const char *outcome, const char *key);
+int store_tuning_tag_put(int64_t tuning_id, const char *key, const char *value);
+int store_tuning_tag_delete(int64_t tuning_id, const char *key);
+int store_tuning_tag_each(int64_t tuning_id, int64_t after_pos, int limit,
+                          int (*fn)(int64_t pos, const char *key, const char *value, void *arg),
+                          void *arg);
+/* Make tuning job `arn` due at now (a child of it changed), unless it is due earlier or will
+ * not change again. */
+int store_tuning_touch(const char *arn, int64_t now_ms);
+/* Remove every tuning job (with its children rows and tags). */
+int store_tuning_reset(void);
 
 #endif

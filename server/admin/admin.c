@@ -16,6 +16,8 @@
  *                            region; region defaults to --region) at the simulated now
  *   GET  /_sagemock/jobs/logs?region=R&name=N   that job's CloudWatch log streams and events at
  *                            the simulated now
+ *   GET  /_sagemock/tuning-jobs   every hyperparameter tuning job with its children (?limit=N,
+ *                            <= 1000), at the simulated now (tuning_admin.c)
  *   GET  /_sagemock/jobs/metrics?region=R&name=N   that job's CloudWatch metrics (algorithm
  *                            and per-host instance series) at the simulated now
  *   GET  /_sagemock/ui       the dashboard: one static page (server/ui/index.html, embedded)
@@ -54,6 +56,7 @@
 #include "store.h"
 #include "text.h"
 #include "training_log.h"
+#include "tuning_job.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -325,6 +328,8 @@ static int job_of_query(sm_req *r, store_job *job)
         return reply_admin_error(r, 400, "give the job's name: ?name=N (and ?region=R)");
     if (strlen(v) >= sizeof name) return reply_admin_error(r, 404, "no such job");
     snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, v);
+    if (tuning_advance_due(clock_now(r->wall_ms)) < 0) /* a tuning job's children, now */
+        return reply_admin_error(r, 500, "cannot bring the tuning jobs up to date");
     int rc = store_job_get(region, name, job);
     if (rc == SM_ENOTFOUND)
         return reply_admin_error(r, 404, "no training job %s in region %s", name, region);
@@ -514,7 +519,8 @@ static int jobs_list(sm_req *r)
         if (end == q || *end) limit = 0;
     }
     if (limit < 1 || limit > 10000) return reply_admin_error(r, 400, "limit must be 1 to 10000");
-    if (jobs_advance_due(clock_now(r->wall_ms)) < 0)
+    if (tuning_advance_due(clock_now(r->wall_ms)) < 0 ||
+        jobs_advance_due(clock_now(r->wall_ms)) < 0)
         return reply_admin_error(r, 500, "cannot bring the jobs up to date: %s", store_errmsg());
     cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
     if (!o || !a || store_all((int)limit, job_row, a) < 0 || !cJSON_AddItemToObject(o, "jobs", a)) {
@@ -551,6 +557,7 @@ static const route routes[] = {
     {"/_sagemock/requests", "GET", requests},
     {"/_sagemock/reset", "POST", reset},
     {"/_sagemock/scenarios", "GET", scenarios},
+    {"/_sagemock/tuning-jobs", "GET", tuning_admin_jobs},
     {"/_sagemock/ui", "GET", ui},
 };
 

@@ -361,6 +361,7 @@ static const char *const basic_stats[] = {"SampleCount", "Average", "Sum", "Mini
 
 static int h_get_metric_statistics(sm_req *r)
 {
+    if (training_jobs_up_to_date(r->now_ms) != SM_OK) return reply_internal(r);
     const cJSON *in = r->input;
     int64_t start, end;
     int64_t period = (int64_t)json_number(in, "Period", 0);
@@ -583,6 +584,7 @@ static int run_query(sm_req *r, job_cache *cache, const cJSON *q, int64_t start,
 
 static int h_get_metric_data(sm_req *r)
 {
+    if (training_jobs_up_to_date(r->now_ms) != SM_OK) return reply_internal(r);
     const cJSON *in = r->input, *queries = json_array(in, "MetricDataQueries"), *q;
     int64_t start, end;
     if (!time_ms(in, "StartTime", &start) || !time_ms(in, "EndTime", &end))
@@ -767,6 +769,7 @@ static int filtered_job(const cJSON *filters, char job[STORE_NAME_MAX])
 
 static int h_list_metrics(sm_req *r)
 {
+    if (training_jobs_up_to_date(r->now_ms) != SM_OK) return reply_internal(r);
     const cJSON *in = r->input;
     const char *ns = json_string(in, "Namespace"), *owner = json_string(in, "OwningAccount");
     const char *recent = json_string(in, "RecentlyActive"), *token = json_string(in, "NextToken");

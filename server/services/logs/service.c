@@ -45,6 +45,7 @@ extern const char logs_model_json[];
  * and returns SM_ERR when it is not the training-job group or names are mixed. */
 static int check_group(sm_req *r)
 {
+    if (training_jobs_up_to_date(r->now_ms) != SM_OK) return reply_internal(r);
     const char *name = json_string(r->input, "logGroupName");
     const char *id = json_string(r->input, "logGroupIdentifier");
     if (name && id)
@@ -235,6 +236,7 @@ static int group_state(sm_req *r, struct first_stream *f)
 
 static int h_describe_log_groups(sm_req *r)
 {
+    if (training_jobs_up_to_date(r->now_ms) != SM_OK) return reply_internal(r);
     const char *prefix = json_string(r->input, "logGroupNamePrefix");
     const char *pattern = json_string(r->input, "logGroupNamePattern");
     if (prefix && pattern)

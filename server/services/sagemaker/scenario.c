@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "tuning_job.h"
 
 #define MAX_SECONDS (LC_MAX_DURATION_MS / 1000) /* 1e9 s, exactly representable */
 #define MAX_COUNT 1000000                       /* failingAttempts, interruptions */
@@ -310,9 +311,10 @@ int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
 {
     static const char *const names[] = {"name",        "steps",       "stopDelaySeconds",
                                         "failure",     "spot",        "metrics",
-                                        "ruleResults", "description", "logLines"};
+                                        "ruleResults", "description", "logLines",
+                                        "objective"};
     const perr e = {err, errlen};
-    const cJSON *f[9];
+    const cJSON *f[10];
     if (err && errlen > 0) err[0] = '\0';
     if (!out) return SM_EINVAL;
     if (!cJSON_IsObject(in)) return fail(&e, "scenario", "must be a JSON object");
@@ -322,7 +324,7 @@ int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
     out->failing_attempts = -1;
     out->spot_savings_pct = SCN_DEFAULT_SAVINGS_PCT;
 
-    int rc = fields(&e, in, "", names, 9, f);
+    int rc = fields(&e, in, "", names, 10, f);
     if (rc == SM_OK && !f[0]) rc = fail(&e, "name", "is required");
     if (rc == SM_OK && !f[1]) rc = fail(&e, "steps", "is required");
     if (rc == SM_OK) rc = get_name(&e, f[0], out->name, sizeof out->name);
@@ -332,6 +334,9 @@ int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
     if (rc == SM_OK && f[4]) rc = parse_spot(&e, f[4], out);
     scn_extras extras;
     if (rc == SM_OK) rc = scn_extras_from_json(in, &extras, err, errlen);
+    /* "objective": the tuning objective's response surface (tuning_job.h) */
+    tn_surface surface;
+    if (rc == SM_OK && f[9]) rc = tuning_objective_from_json(f[9], &surface, NULL, err, errlen);
     return rc;
 }
 

@@ -72,7 +72,9 @@ int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen);
  * Debugger and profiler rules by RuleConfigurationName: NoIssuesFound (default), IssuesFound
  * or Error), "logLines" (lines the containers print at "start", each "epoch", the "end" of
  * training or a "failure": [{"at": ..., "text": ...}], see engine/joblog.h for placeholders).
- * scn_from_json validates these fields too.
+ * scn_from_json validates these fields too, and "objective", the response surface of a tuning
+ * job's objective metric for the children that run this scenario (tuning_job.h,
+ * tuning_objective_from_json; docs/FIXTURES.md).
  */
 #define SCN_MAX_METRICS 40
 #define SCN_MAX_RULES 40

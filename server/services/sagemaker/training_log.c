@@ -13,6 +13,7 @@
 #include "jsonutil.h"
 #include "metrics.h"
 #include "scenario.h"
+#include "tuning_job.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -185,4 +186,9 @@ int training_last_metrics(const store_job *job, int max, int *found, double *val
     cJSON_Delete(req);
     jl_free(&log);
     return rc == SM_ENOMEM ? rc : n;
+}
+
+int training_jobs_up_to_date(int64_t now_ms)
+{
+    return tuning_advance_due(now_ms) < 0 ? SM_ESTORE : SM_OK;
 }

@@ -11,6 +11,11 @@
 
 #include <stdint.h>
 
+/* Bring every training job of the store up to the simulated now before reading them from
+ * another service (CloudWatch Logs, CloudWatch): a tuning job's children that fell due are
+ * created or stopped (tuning_advance_due), as SageMaker's own reads do. 0 or a negative code. */
+int training_jobs_up_to_date(int64_t now_ms);
+
 /* The log of `job` (loaded whole: request, scenario and events) at now_ms into out (free with
  * jl_free). 0, SM_ENOMEM, or SM_EINVAL when the stored job is damaged. */
 int training_log(const store_job *job, int64_t now_ms, jl_log *out);
