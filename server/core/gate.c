@@ -25,6 +25,7 @@
 #include "errors.h"
 #include "faults.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "proto_cbor.h"
 #include "proto_query.h"
 #include "reply.h"
@@ -236,23 +237,43 @@ static void not_served(sm_req *r)
                      served, r->method, r->path);
 }
 
+/* A store call that failed because another writer (a large fixture load, a reset) held the
+ * store past its busy timeout is a temporary failure of the service, which every SDK retries
+ * (spec §1.6): ServiceUnavailable, logged, instead of a silent InternalFailure. */
+static void busy_reply(sm_req *r)
+{
+    log_msg(LOG_WARN, "req=%s %s: the store stayed busy (another write held it): "
+                      "ServiceUnavailable", r->request_id, r->operation);
+    reply_error(r, "ServiceUnavailable", "%s", fault_message("ServiceUnavailable"));
+}
+
 /* The transaction around a writing operation: committed when the handler succeeded. */
 static void run_handler(sm_req *r)
 {
     if (!(r->op->flags & OP_WRITE)) {
-        r->op->handler(r);
+        r->op->handler(r); /* a read may bring due jobs up to date: it writes too */
+        if (r->error_code && !strcmp(r->error_code, "InternalFailure") && store_last_busy())
+            busy_reply(r);
         return;
     }
-    if (store_begin() != SM_OK) {
-        reply_internal(r);
+    int rc = store_begin();
+    if (rc != SM_OK) {
+        if (store_last_busy())
+            busy_reply(r);
+        else
+            reply_internal(r);
         return;
     }
     r->op->handler(r);
     if (r->error_code) {
         store_rollback();
-    } else if (store_commit() != SM_OK) {
+    } else if ((rc = store_commit()) != SM_OK) {
+        int busy = store_last_busy();
         store_rollback();
-        reply_internal(r);
+        if (busy)
+            busy_reply(r);
+        else
+            reply_internal(r);
     }
 }
 

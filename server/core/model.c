@@ -409,22 +409,38 @@ const char *model_result_wrapper(const sm_model *m, const char *op)
     return cJSON_IsString(w) ? w->valuestring : NULL;
 }
 
-int model_error_status(const sm_model *m, const char *code, int *sender)
+/* The error shape whose wire code is `code`, or NULL. Error shapes are structures marked
+ * "exception"; the wire code is error.code when given (IAM's NoSuchEntityException says
+ * "NoSuchEntity"), else the shape's name. */
+static const cJSON *error_shape(const sm_model *m, const char *code)
 {
-    /* Error shapes are structures marked "exception"; the wire code is error.code when
-     * given (IAM's NoSuchEntityException says "NoSuchEntity"), else the shape's name. */
-    for (size_t i = 0; m && i < m->nshapes; i++) {
+    for (size_t i = 0; m && code && i < m->nshapes; i++) {
         const cJSON *s = m->shapes[i].shape;
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "exception"))) continue;
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
         const char *wire = cJSON_IsString(c) ? c->valuestring : m->shapes[i].name;
-        if (strcmp(wire, code) != 0) continue;
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "httpStatusCode");
-        if (sender) *sender = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "senderFault"));
-        return cJSON_IsNumber(st) ? st->valueint : 400;
+        if (strcmp(wire, code) == 0) return s;
     }
-    return 0;
+    return NULL;
+}
+
+int model_error_status(const sm_model *m, const char *code, int *sender)
+{
+    const cJSON *s = error_shape(m, code);
+    if (!s) return 0;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "httpStatusCode");
+    if (sender) *sender = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "senderFault"));
+    return cJSON_IsNumber(st) ? st->valueint : 400;
+}
+
+const char *model_error_message_member(const sm_model *m, const char *code)
+{
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(error_shape(m, code), "members");
+    if (cJSON_GetObjectItemCaseSensitive(members, "Message")) return "Message";
+    if (cJSON_GetObjectItemCaseSensitive(members, "message")) return "message";
+    return NULL;
 }
 
 enum model_kind model_kind(const cJSON *shape)
@@ -457,8 +473,9 @@ int model_set_printed_patterns(sm_model *m, const char *const *pairs, char *err,
         size_t n = strlen(core);
         if (n > 0 && core[n - 1] == '$' && (n < 2 || core[n - 2] != '\\')) n--;
         if (strlen(pat->valuestring) != n || strncmp(core, pat->valuestring, n) != 0) {
-            snprintf(err, errlen, "printed pattern of %s differs from the model's in more than "
-                     "its anchors", name);
+            snprintf(err, errlen,
+                     "printed pattern of %s differs from the model's in more than its anchors",
+                     name);
             return SM_EINVAL;
         }
         cJSON *shape = (cJSON *)sh->shape; /* the model's own tree, not yet shared */

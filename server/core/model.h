@@ -33,6 +33,10 @@ const char *model_result_wrapper(const sm_model *m, const char *op);
 /* The HTTP status of the modeled error whose wire code is `code` (IAM's "NoSuchEntity": 404),
  * and whether it is the caller's fault; 0 when the model does not know the code. */
 int model_error_status(const sm_model *m, const char *code, int *sender);
+/* How the modeled error whose wire code is `code` names its message member: "Message" (the
+ * SageMaker errors) or "message" (CloudWatch Logs); NULL when the code is not modeled or its
+ * shape has neither. */
+const char *model_error_message_member(const sm_model *m, const char *code);
 
 /* What a shape holds, for the walkers (validation, the protocol codecs). "blob" reads as a
  * string, "float" as a double. */

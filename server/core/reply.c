@@ -6,6 +6,7 @@
 #include "proto_cbor.h"
 #include "proto_query.h"
 #include "service.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -167,6 +168,11 @@ int reply_json(sm_req *r, cJSON *out)
         text = out ? query_encode(service_model(r->service), r->operation, out, xmlns_of(r),
                                   r->request_id)
                    : NULL;
+    else if (r->service && r->operation &&
+             !model_output_shape(service_model(r->service), r->operation))
+        text = strdup(""); /* no output shape (StopTrainingJob): "an HTTP 200 response with an
+                            * empty HTTP body" (API reference); an empty output structure
+                            * (DeleteTags) still answers {} */
     else
         text = out ? cJSON_PrintUnformatted(out) : NULL;
     cJSON_Delete(out);
@@ -225,6 +231,7 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
     if (n < 0) return NULL;
     char *s = malloc((size_t)n + 1);
     if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+    text_utf8_scrub(s); /* messages echo client bytes (a target, a path): keep them UTF-8 */
     return s;
 }
 
@@ -260,9 +267,17 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
     if (msg && r->protocol == PROTO_QUERY) {
         text = query_encode_error(code, msg, sender, xmlns_of(r), r->request_id);
     } else if (msg) {
+        /* A modeled error whose shape names its member "Message" (SageMaker's ResourceInUse,
+         * ResourceNotFound, ResourceLimitExceeded) carries the text under that name too:
+         * botocore, the JS SDK and amazonka read "message" first, the Go SDK v2 reads only the
+         * modeled "Message" (spec §1.4). Unmodeled codes and CloudWatch Logs' errors (member
+         * "message") keep the one key. */
+        const char *mm = r->service ? model_error_message_member(service_model(r->service), code)
+                                    : NULL;
         cJSON *o = cJSON_CreateObject();
         if (o && cJSON_AddStringToObject(o, "__type", type) &&
-            cJSON_AddStringToObject(o, "message", msg))
+            cJSON_AddStringToObject(o, "message", msg) &&
+            (!mm || strcmp(mm, "Message") != 0 || cJSON_AddStringToObject(o, "Message", msg)))
             text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
     }

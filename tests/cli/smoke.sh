@@ -285,7 +285,7 @@ fi
 
 sm create-training-job --cli-input-json "$(job_json bad_name)" >/dev/null 2>"$WORK/err"
 RC=$?
-if [ $RC -ne 0 ] && grep -qF "1 validation error detected: Value 'bad_name' at 'trainingJobName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}" "$WORK/err"; then
+if [ $RC -ne 0 ] && grep -qF "1 validation error detected: Value 'bad_name' at 'trainingJobName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}" "$WORK/err"; then
     pass "invalid name: the Coral validation message"
 else
     fail "invalid name" "rc=$RC $(cat "$WORK/err")"

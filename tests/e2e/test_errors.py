@@ -8,7 +8,9 @@ from conformance import CHECKER
 from helpers import arn_for, error_of, job_request, unique_name
 
 NOT_FOUND = ("ValidationException", "Requested resource not found.", 400)
-NAME_PATTERN = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+# As the service prints it: the 2022 model's string, anchors included (real messages of 2018 and
+# 2023); the newest model writes it without the "^".
+NAME_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 
 
 
@@ -193,6 +195,25 @@ def test_list_element_paths_use_coral_member_syntax(sm):
         f"1 validation error detected: Value '{'k' * 129}' at 'tags.2.member.key' failed to "
         "satisfy constraint: Member must have length less than or equal to 128",
         400)
+
+
+def test_patterns_are_printed_with_their_anchors_as_the_service_prints_them(server):
+    """Role ARN, S3 URI and tag patterns as in the 2022 model and the service's messages; a
+    pattern the model never anchored (ChannelName) prints as written."""
+    req = job_request(unique_name("anchors"), RoleArn="arn:aws:iam::12:role/x" + "y" * 20,
+                      Tags=[{"Key": "k!", "Value": "v"}])
+    req["OutputDataConfig"]["S3OutputPath"] = "ftp://bucket/out"
+    r = server.raw("CreateTrainingJob", req)
+    assert r.error_code == "ValidationException", r
+    items = r.message.split(": ", 1)[1].split("; ")
+    assert sorted(items) == sorted([
+        f"Value '{req['RoleArn']}' at 'roleArn' failed to satisfy constraint: Member must satisfy "
+        r"regular expression pattern: ^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$",
+        "Value 'ftp://bucket/out' at 'outputDataConfig.s3OutputPath' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$",
+        "Value 'k!' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy "
+        r"regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$",
+    ]), r.message
 
 
 def test_nested_list_paths_reach_the_channel_fields(sm):

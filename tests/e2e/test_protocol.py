@@ -50,12 +50,26 @@ def test_boto3_sees_the_request_id(sm):
     uuid.UUID(e.value.response["ResponseMetadata"]["RequestId"])
 
 
-def test_stop_returns_an_empty_json_object_or_nothing(server, sm):
+def test_operations_without_output_answer_an_empty_body(server, sm, paused):
+    """StopTrainingJob and DeleteTrainingJob have no output shape: "the service sends back an
+    HTTP 200 response with an empty HTTP body" (API reference). DeleteTags has an empty output
+    structure: {}. boto3 and the JS SDK accept both forms (spec §1.2)."""
     name = unique_name("stopbody")
-    sm.create_training_job(**job_request(name))
+    sm.create_training_job(**job_request(name, Tags=[{"Key": "k", "Value": "v"}]))
     r = server.raw("StopTrainingJob", {"TrainingJobName": name})
-    assert r.status == 200
-    assert r.body in (b"", b"{}") or r.json == {}
+    assert (r.status, r.body) == (200, b""), r
+    assert assert_common_headers(r) and r.headers["Content-Length"] == "0"
+    server.advance(5)
+    arn = arn_for(name)
+    r = server.raw("DeleteTags", {"ResourceArn": arn, "TagKeys": ["k"]})
+    assert (r.status, r.body) == (200, b"{}"), r
+    r = server.raw("DeleteTrainingJob", {"TrainingJobName": name})
+    assert (r.status, r.body) == (200, b""), r
+    # and boto3 reads an empty body as an empty result
+    other = unique_name("stopbody")
+    sm.create_training_job(**job_request(other))
+    out = sm.stop_training_job(TrainingJobName=other)
+    assert set(out) == {"ResponseMetadata"}
 
 
 def test_timestamps_are_json_numbers(server, sm):
@@ -69,6 +83,39 @@ def test_timestamps_are_json_numbers(server, sm):
 
 
 # ---------------------------------------------------------------------------------- errors
+def test_modeled_errors_carry_message_and_Message(server, sm):
+    """The SageMaker error shapes name their member "Message": botocore, the JS SDK and
+    amazonka read "message" first, the Go SDK v2 only the modeled "Message" (spec §1.4); both
+    hold the same text. Unmodeled codes carry "message" alone."""
+    name = unique_name("dup")
+    sm.create_training_job(**job_request(name))
+    r = server.raw("CreateTrainingJob", job_request(name))
+    assert (r.status, r.error_code) == (400, "ResourceInUse"), r
+    assert r.json["message"] == r.json["Message"]
+    assert r.json["message"].startswith("Training job names must be unique")
+    r = server.raw("DeleteTrainingJob", {"TrainingJobName": name})  # InProgress
+    assert (r.status, r.error_code) == (400, "ResourceInUse"), r
+    assert r.json["message"] == r.json["Message"]
+    r = server.raw("DeleteTrainingJob", {"TrainingJobName": unique_name("ghost")})
+    assert (r.status, r.error_code) == (400, "ResourceNotFound"), r
+    assert r.json == {"__type": "ResourceNotFound", "message": "Requested resource not found.",
+                      "Message": "Requested resource not found."}
+    r = server.raw("DescribeTrainingJob", {"TrainingJobName": unique_name("ghost")})
+    assert r.json == {"__type": "ValidationException", "message": "Requested resource not found."}
+    # the typed exception of boto3 reads the same text
+    with pytest.raises(sm.exceptions.ResourceInUse) as e:
+        sm.create_training_job(**job_request(name))
+    assert error_of(e)[1].startswith("Training job names must be unique")
+
+
+def test_cloudwatch_logs_errors_keep_their_lower_case_message(server):
+    r = raw_call(server.url, "Logs_20140328.GetLogEvents",
+                 {"logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamName": "no/such"},
+                 check=False)
+    assert (r.status, r.error_code) == (400, "ResourceNotFoundException"), r
+    assert set(r.json) == {"__type", "message"}
+
+
 def test_unknown_target_is_unknown_operation(server):
     r = server.raw("ListModels", {})
     assert (r.status, r.error_code) == (400, "UnknownOperationException"), r

@@ -82,7 +82,7 @@ test("constraints the JS SDK does not check client-side come back as Coral messa
   assert.equal(err.name, "ValidationException");
   assert.equal(err.message,
     "1 validation error detected: Value 'bad_name' at 'trainingJobName' failed to satisfy constraint: " +
-    "Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
   err = await serviceError(client.send(new ListTagsCommand({ ResourceArn: arnFor("x"), MaxResults: 10 })));
   assert.equal(err.message,
     "1 validation error detected: Value '10' at 'maxResults' failed to satisfy constraint: " +
