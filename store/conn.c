@@ -30,11 +30,11 @@
 #define LIST_COLS                                                                                  \
     "id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "                \
     "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "                   \
-    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn"
 #define FROM_REGION " FROM jobs WHERE region = :region"
 #define TUNING_COLS                                                                                \
     "id, region, name, arn, created_ms, strategy, request, extra, events, summary, status, "       \
-    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn"
 
 /* The statement table: one row per SQL text, indexed by store_sql. */
 static const char *const sql_text[SQL__COUNT] = {
@@ -44,10 +44,11 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_JOB_INSERT] =
         "INSERT INTO jobs(region, name, arn, created_ms, scenario_name, max_runtime_s, "
         "max_wait_s, keep_alive_s, spot, max_retry, request, scenario, events, status, "
-        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms) VALUES(:region, :name, "
-        ":arn, :created, :scenario_name, :max_runtime, :max_wait, :keep_alive, :spot, "
-        ":max_retry, :request, :scenario, :events, :status, :secondary, NULLIF(:warm_pool,''), "
-        ":last_modified, NULLIF(:end,-1), NULLIF(:next,-1))",
+        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms, training_plan_arn) "
+        "VALUES(:region, :name, :arn, :created, :scenario_name, :max_runtime, :max_wait, "
+        ":keep_alive, :spot, :max_retry, :request, :scenario, :events, :status, :secondary, "
+        "NULLIF(:warm_pool,''), :last_modified, NULLIF(:end,-1), NULLIF(:next,-1), "
+        ":training_plan_arn)",
     [SQL_JOB_ARN_BY_NAME] = "SELECT arn FROM jobs WHERE region = :region AND name = :name "
                             "COLLATE NOCASE",
     [SQL_JOB_GET] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs "
@@ -220,6 +221,11 @@ static const char *const migration[] = {
     " pos INTEGER NOT NULL,"
     " PRIMARY KEY(tuning_id, key)) WITHOUT ROWID;"
     "CREATE INDEX tuning_tags_by_pos ON tuning_tags(tuning_id, pos);",
+    /* 3: a training job's ResourceConfig.TrainingPlanArn, which ListTrainingJobs shows and
+     * filters on, taken out of the stored requests. */
+    "ALTER TABLE jobs ADD COLUMN training_plan_arn TEXT;"
+    "UPDATE jobs SET training_plan_arn = json_extract(request, '$.ResourceConfig.TrainingPlanArn')"
+    " WHERE instr(request, '\"TrainingPlanArn\"') > 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migration / sizeof migration[0]))
 

@@ -39,7 +39,7 @@ static char *dup_col(sqlite3_stmt *st, int col)
     return s ? strdup((const char *)s) : NULL;
 }
 
-/* Reads the LIST_COLS columns (0..16) into j; with_text also reads request, scenario, events. */
+/* Reads the LIST_COLS columns (0..17) into j; with_text also reads request, scenario, events. */
 static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
 {
     memset(j, 0, sizeof *j);
@@ -60,10 +60,14 @@ static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
     j->last_modified_ms = sqlite3_column_int64(st, 14);
     j->end_ms = sqlite3_column_int64(st, 15);
     j->next_change_ms = sqlite3_column_int64(st, 16);
-    if (!with_text) return SM_OK;
-    if (sqlite3_column_type(st, 17) != SQLITE_NULL && !(j->request = dup_col(st, 17)))
+    if (sqlite3_column_type(st, 17) != SQLITE_NULL && !(j->training_plan_arn = dup_col(st, 17)))
         return SM_ENOMEM;
-    if (!(j->scenario = dup_col(st, 18)) || !(j->events = dup_col(st, 19))) {
+    if (!with_text) return SM_OK;
+    if (sqlite3_column_type(st, 18) != SQLITE_NULL && !(j->request = dup_col(st, 18))) {
+        store_job_clear(j);
+        return SM_ENOMEM;
+    }
+    if (!(j->scenario = dup_col(st, 19)) || !(j->events = dup_col(st, 20))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
@@ -72,10 +76,11 @@ static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
 
 void store_job_clear(store_job *job)
 {
+    free(job->training_plan_arn);
     free(job->request);
     free(job->scenario);
     free(job->events);
-    job->request = job->scenario = job->events = NULL;
+    job->training_plan_arn = job->request = job->scenario = job->events = NULL;
 }
 
 static void bind_state(sqlite3_stmt *st, const store_state *s)
@@ -117,6 +122,10 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     bind_text(st, ":request", j->request);
     bind_text(st, ":scenario", j->scenario);
     bind_text(st, ":events", j->events ? j->events : "[]");
+    if (j->training_plan_arn && j->training_plan_arn[0])
+        bind_text(st, ":training_plan_arn", j->training_plan_arn);
+    else
+        sqlite3_bind_null(st, sqlite3_bind_parameter_index(st, ":training_plan_arn"));
     store_state s = {j->status,           j->secondary, j->warm_pool,
                      j->last_modified_ms, j->end_ms,    j->next_change_ms};
     bind_state(st, &s);

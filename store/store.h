@@ -30,6 +30,9 @@ typedef struct store_job {
     /* Engine inputs (see server/lifecycle.h lc_params). */
     int64_t max_runtime_s, max_wait_s, keep_alive_s;
     int spot, max_retry;
+    /* ResourceConfig.TrainingPlanArn (malloc'd, NULL when none): ListTrainingJobs shows and
+     * filters on it (TrainingPlanArnEquals). */
+    char *training_plan_arn;
     char *request;  /* the normalised CreateTrainingJob request, JSON text */
     char *scenario; /* the scenario as it was at creation, JSON text */
     char *events;   /* the events received, JSON text */

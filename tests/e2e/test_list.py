@@ -298,3 +298,35 @@ def test_warm_pool_filter_matches_nothing_but_still_pages(sm, jobs):
     assert all(p["TrainingJobSummaries"] == [] for p in pages)
     assert len(pages) >= 5
     assert all(p.get("NextToken") for p in pages[:4])
+
+
+# ---------------------------------------------------------------------------------- training plans
+PLAN = "arn:aws:sagemaker:us-east-1:123456789012:training-plan/"
+
+
+def test_training_plan_arn_in_summaries_and_the_filter(make_server):
+    """TrainingPlanArnEquals and TrainingJobSummary.TrainingPlanArn (model 2024-12): a job's
+    ResourceConfig.TrainingPlanArn shows in its summary, and the filter keeps only the jobs of
+    that plan (after paging, like the other filters). boto3 1.26 predates both: raw calls."""
+    srv = make_server()
+    plans = {"tp-a": PLAN + "plan-a", "tp-b": PLAN + "plan-b", "tp-none": None}
+    for name, plan in plans.items():
+        req = job_request(name)
+        if plan:
+            req["ResourceConfig"]["TrainingPlanArn"] = plan
+        r = srv.raw("CreateTrainingJob", req)
+        assert r.status == 200, r
+
+    def listed(**filters):
+        r = srv.raw("ListTrainingJobs", dict(filters, MaxResults=100))
+        assert r.status == 200, r
+        return {s["TrainingJobName"]: s.get("TrainingPlanArn") for s in
+                r.json["TrainingJobSummaries"]}
+
+    assert listed() == plans
+    assert listed(TrainingPlanArnEquals=PLAN + "plan-a") == {"tp-a": PLAN + "plan-a"}
+    assert listed(TrainingPlanArnEquals=PLAN + "plan-c") == {}
+    assert describe_raw(srv.client(), "tp-b")["ResourceConfig"]["TrainingPlanArn"] == \
+        PLAN + "plan-b"
+    srv.restart()
+    assert listed(TrainingPlanArnEquals=PLAN + "plan-b") == {"tp-b": PLAN + "plan-b"}

@@ -565,9 +565,11 @@ int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_
     job.scenario = scenario;
     job.request = cJSON_PrintUnformatted(in);
     job.events = strdup("[]");
+    const char *plan = str_member(member(in, "ResourceConfig"), "TrainingPlanArn");
+    job.training_plan_arn = plan ? strdup(plan) : NULL;
 
     jobs_ctx *c = jobs_ctx_new();
-    rc = c && job.request && job.events ? SM_OK : SM_ENOMEM;
+    rc = c && job.request && job.events && (!plan || job.training_plan_arn) ? SM_OK : SM_ENOMEM;
     if (rc == SM_OK) rc = jobs_eval(&job, o->now_ms, c);
     if (rc == SM_OK && o->stop_at_ms >= 0) {
         lc_view at_stop;

@@ -449,7 +449,9 @@ cJSON *describe_summary(const store_job *job, const lc_view *v, const char *reus
          !cJSON_AddItemToObject(o, "TrainingEndTime", reply_time(job->end_ms))) ||
         !cJSON_AddItemToObject(o, "LastModifiedTime", reply_time(job->last_modified_ms)) ||
         !cJSON_AddStringToObject(o, "TrainingJobStatus", job->status) ||
-        !cJSON_AddStringToObject(o, "SecondaryStatus", job->secondary)) {
+        !cJSON_AddStringToObject(o, "SecondaryStatus", job->secondary) ||
+        (job->training_plan_arn &&
+         !cJSON_AddStringToObject(o, "TrainingPlanArn", job->training_plan_arn))) {
         cJSON_Delete(o);
         cJSON_Delete(wp);
         return NULL;

@@ -31,6 +31,7 @@ typedef struct filters {
     const char *name_contains;
     const char *status;
     const char *warm_pool;
+    const char *training_plan; /* TrainingPlanArnEquals: exact */
     int64_t created_after, created_before, modified_after, modified_before; /* -1: none */
 } filters;
 
@@ -73,6 +74,9 @@ static int passes(const filters *f, const store_job *j)
     if (f->name_contains && !contains_nocase(j->name, f->name_contains)) return 0;
     if (f->status && strcmp(f->status, j->status) != 0) return 0;
     if (f->warm_pool && strcmp(f->warm_pool, j->warm_pool) != 0) return 0;
+    if (f->training_plan &&
+        !(j->training_plan_arn && strcmp(f->training_plan, j->training_plan_arn) == 0))
+        return 0;
     if (f->created_after >= 0 && !(j->created_ms > f->created_after)) return 0;
     if (f->created_before >= 0 && !(j->created_ms < f->created_before)) return 0;
     if (f->modified_after >= 0 && !(j->last_modified_ms > f->modified_after)) return 0;
@@ -104,6 +108,7 @@ static int on_row(store_job *j, void *arg)
     page *p = arg;
     if (++p->seen > p->want) return 1; /* the probe row: there is a next page */
     p->last = *j;
+    p->last.training_plan_arn = NULL; /* owned by the row, freed after this call */
     if (passes(p->f, j)) {
         const lc_view *v = NULL;
         if (warm_pool_needs_job(j) && (v = job_view(p, j)) == NULL) {
@@ -170,10 +175,14 @@ int h_list_training_jobs(sm_req *r)
         return reply_error(r, "InternalFailure",
                            "The request processing has failed because of an unknown error, "
                            "exception or failure.");
-    filters f = {str_member(in, "NameContains"),           str_member(in, "StatusEquals"),
-                 str_member(in, "WarmPoolStatusEquals"),   time_member(in, "CreationTimeAfter"),
-                 time_member(in, "CreationTimeBefore"),    time_member(in, "LastModifiedTimeAfter"),
-                 time_member(in, "LastModifiedTimeBefore")};
+    filters f = {.name_contains = str_member(in, "NameContains"),
+                 .status = str_member(in, "StatusEquals"),
+                 .warm_pool = str_member(in, "WarmPoolStatusEquals"),
+                 .training_plan = str_member(in, "TrainingPlanArnEquals"),
+                 .created_after = time_member(in, "CreationTimeAfter"),
+                 .created_before = time_member(in, "CreationTimeBefore"),
+                 .modified_after = time_member(in, "LastModifiedTimeAfter"),
+                 .modified_before = time_member(in, "LastModifiedTimeBefore")};
     page p = {.f = &f, .now_ms = r->now_ms, .want = want, .summaries = cJSON_CreateArray()};
     cJSON *out = cJSON_CreateObject();
     int n = p.summaries && out ? store_list(r->region, sort, desc, &cur, want + 1, on_row, &p)
