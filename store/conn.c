@@ -34,7 +34,7 @@
 #define FROM_REGION " FROM jobs WHERE region = :region"
 #define TUNING_COLS                                                                                \
     "id, region, name, arn, created_ms, strategy, request, extra, events, summary, status, "       \
-    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn"
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
 
 /* The statement table: one row per SQL text, indexed by store_sql. */
 static const char *const sql_text[SQL__COUNT] = {
