@@ -216,6 +216,15 @@ def test_patterns_are_printed_with_their_anchors_as_the_service_prints_them(serv
     ]), r.message
 
 
+def test_tuning_job_names_print_their_anchored_pattern_too(server):
+    r = server.raw("DescribeHyperParameterTuningJob", {"HyperParameterTuningJobName": "bad_name"})
+    assert (r.status, r.error_code) == (400, "ValidationException"), r
+    assert r.message == (
+        "1 validation error detected: Value 'bad_name' at 'hyperParameterTuningJobName' failed to "
+        "satisfy constraint: Member must satisfy regular expression pattern: "
+        "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")
+
+
 def test_nested_list_paths_reach_the_channel_fields(sm):
     req = job_request(unique_name("chan"))
     req["InputDataConfig"][0]["ChannelName"] = "bad channel!"
