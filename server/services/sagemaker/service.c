@@ -72,10 +72,6 @@ static const char *const printed_patterns[] = {
     "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$",
     "TrainingJobName",
     "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
-    "HyperParameterTrainingJobDefinitionName",
-    "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}",
-    "HyperParameterTuningJobName",
-    "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}",
     NULL,
 };
 
