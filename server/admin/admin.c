@@ -661,8 +661,8 @@ static int site_gate(sm_req *r)
                ((size_t)(sep - origin) == 4 || (size_t)(sep - origin) == 5) &&
                (strncasecmp(origin, "http", 4) == 0 || strncasecmp(origin, "https", 5) == 0);
     char ohost[256];
-    if (same || (sep && host_part(sep + 3, strlen(sep + 3), ohost, sizeof ohost) &&
-                 listed_host(ohost)))
+    if (same ||
+        (sep && host_part(sep + 3, strlen(sep + 3), ohost, sizeof ohost) && listed_host(ohost)))
         return SM_OK;
     return reply_admin_error(r, 403,
                              "the admin API does not take %s requests from web pages of another "
@@ -685,8 +685,9 @@ void admin_dispatch(sm_req *r)
         return;
     }
     if (r->body_too_large) {
-        reply_admin_error(r, 413, "the body is larger than --max-body (%zu bytes); nothing was "
-                                  "done",
+        reply_admin_error(r, 413,
+                          "the body is larger than --max-body (%zu bytes); nothing was "
+                          "done",
                           cfg.max_body);
         return;
     }

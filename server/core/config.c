@@ -226,8 +226,9 @@ static int set_admin_token(const char *v, const char *from)
 
 static int set_admin_hosts(const char *v, const char *from)
 {
-    if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:,*[]") !=
-                   strlen(v))
+    if (!*v ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:,*[]") !=
+            strlen(v))
         return fail(from, v, "expected host names separated by commas, or *");
     cfg.admin_hosts = v;
     return 0;

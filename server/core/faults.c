@@ -122,8 +122,7 @@ int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
         return fail(err, errlen, "%s", "probability: must be a number in (0, 1]");
     if (lat && (!cJSON_IsNumber(lat) ||
                 !(lat->valuedouble >= 0 && lat->valuedouble <= FAULT_MAX_LATENCY_MS)))
-        return fail(err, errlen, "latencyMs: must be a number from 0 to %d",
-                    FAULT_MAX_LATENCY_MS);
+        return fail(err, errlen, "latencyMs: must be a number from 0 to %d", FAULT_MAX_LATENCY_MS);
     if (!error && !lat)
         return fail(err, errlen, "%s", "a fault needs an error, a latencyMs, or both");
     if (!error && (count || prob))

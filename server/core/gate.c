@@ -242,8 +242,10 @@ static void not_served(sm_req *r)
  * (spec §1.6): ServiceUnavailable, logged, instead of a silent InternalFailure. */
 static void busy_reply(sm_req *r)
 {
-    log_msg(LOG_WARN, "req=%s %s: the store stayed busy (another write held it): "
-                      "ServiceUnavailable", r->request_id, r->operation);
+    log_msg(LOG_WARN,
+            "req=%s %s: the store stayed busy (another write held it): "
+            "ServiceUnavailable",
+            r->request_id, r->operation);
     reply_error(r, "ServiceUnavailable", "%s", fault_message("ServiceUnavailable"));
 }
 

@@ -447,8 +447,8 @@ static int local_addr(void *transport, char *out, size_t outlen)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) != 0) return 0;
-    if (getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)outlen, NULL, 0,
-                    NI_NUMERICHOST) != 0)
+    if (getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) !=
+        0)
         return 0;
     /* An IPv4 client of a dual-stack socket: "::ffff:127.0.0.1" is 127.0.0.1. */
     if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))

@@ -79,7 +79,10 @@ static int utf8_ok(const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        size_t k = c >= 0xC2 && c < 0xE0 ? 2 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        size_t k = c >= 0xC2 && c < 0xE0    ? 2
+                   : c >= 0xE0 && c < 0xF0  ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
         if (k == 0 || i + k > n) return 0;
         unsigned char lo = 0x80, hi = 0xBF;
         if (c == 0xE0) lo = 0xA0;
@@ -186,7 +189,8 @@ static void on_indefinite(void *ctx)
 static void on_array(void *ctx, size_t n)
 {
     scan *s = ctx;
-    if (n > s->remaining && !s->why) s->why = "a CBOR array announces more items than the body holds";
+    if (n > s->remaining && !s->why)
+        s->why = "a CBOR array announces more items than the body holds";
     open_container(s, n > s->remaining ? 0 : (int64_t)n);
 }
 static void on_map(void *ctx, size_t n)
@@ -284,7 +288,8 @@ static char *string_copy(const cbor_item_t *it, size_t *len)
         cbor_item_t **ch = text ? cbor_string_chunks_handle(it) : cbor_bytestring_chunks_handle(it);
         for (size_t i = 0; i < k; i++) {
             size_t c = text ? cbor_string_length(ch[i]) : cbor_bytestring_length(ch[i]);
-            if (c) memcpy(s + at, text ? cbor_string_handle(ch[i]) : cbor_bytestring_handle(ch[i]), c);
+            if (c)
+                memcpy(s + at, text ? cbor_string_handle(ch[i]) : cbor_bytestring_handle(ch[i]), c);
             at += c;
         }
     }
@@ -410,8 +415,8 @@ static int to_json(const sm_model *m, const cJSON *shape, const cbor_item_t *it,
                 sub = known ? ref_shape(m, ref) : NULL;
             }
             cJSON *v = NULL;
-            int rc = known && sub ? to_json(m, sub, pairs[i].value, depth + 1, &v, err, errlen)
-                                  : SM_OK;
+            int rc =
+                known && sub ? to_json(m, sub, pairs[i].value, depth + 1, &v, err, errlen) : SM_OK;
             if (rc == SM_OK && v) {
                 cJSON_DeleteItemFromObjectCaseSensitive(o, key); /* a repeated key: the last */
                 if (!cJSON_AddItemToObject(o, key, v)) {
@@ -556,9 +561,12 @@ static int json_number(const cJSON *v, double *out)
     }
     if ((cJSON_IsRaw(v) || cJSON_IsString(v)) && v->valuestring) {
         const char *s = v->valuestring;
-        if (strcmp(s, "NaN") == 0) *out = NAN;
-        else if (strcmp(s, "Infinity") == 0) *out = INFINITY;
-        else if (strcmp(s, "-Infinity") == 0) *out = -INFINITY;
+        if (strcmp(s, "NaN") == 0)
+            *out = NAN;
+        else if (strcmp(s, "Infinity") == 0)
+            *out = INFINITY;
+        else if (strcmp(s, "-Infinity") == 0)
+            *out = -INFINITY;
         else {
             char *end;
             *out = strtod(s, &end);
@@ -615,9 +623,8 @@ static int from_json(const sm_model *m, const cJSON *shape, const cJSON *v, int 
     case K_MAP: {
         if (!cJSON_IsObject(v)) return SM_OK;
         /* The entries, in the model's member order (a map: the object's order). */
-        const cJSON *members = k == K_STRUCT && shape
-                                   ? cJSON_GetObjectItemCaseSensitive(shape, "members")
-                                   : NULL;
+        const cJSON *members =
+            k == K_STRUCT && shape ? cJSON_GetObjectItemCaseSensitive(shape, "members") : NULL;
         const cJSON *value_shape =
             k == K_MAP ? ref_shape(m, cJSON_GetObjectItemCaseSensitive(shape, "value")) : NULL;
         int cap = cJSON_GetArraySize(k == K_MAP ? v : members), n = 0;

@@ -95,8 +95,8 @@ static int query_compatible_type(const sm_req *r, const char *code, char *out, s
     {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "shape");
         if (nnames < 1 && cJSON_IsString(name)) {
-            const cJSON *err = cJSON_GetObjectItemCaseSensitive(
-                model_shape(m, name->valuestring), "error");
+            const cJSON *err =
+                cJSON_GetObjectItemCaseSensitive(model_shape(m, name->valuestring), "error");
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
             if (cJSON_IsString(c) && strcmp(c->valuestring, code) == 0)
                 snprintf(names[nnames++], sizeof names[0], "%s", name->valuestring);
@@ -244,7 +244,8 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
     int sender = 1, status = status_of(r, code, &sender);
     char *text = NULL;
     char type[256];
-    int compatible = r->protocol != PROTO_QUERY && query_compatible_type(r, code, type, sizeof type);
+    int compatible =
+        r->protocol != PROTO_QUERY && query_compatible_type(r, code, type, sizeof type);
     if (!compatible) snprintf(type, sizeof type, "%s", code);
     if (msg && r->protocol == PROTO_CBOR) {
         unsigned char *buf = NULL;
@@ -272,8 +273,8 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
          * botocore, the JS SDK and amazonka read "message" first, the Go SDK v2 reads only the
          * modeled "Message" (spec §1.4). Unmodeled codes and CloudWatch Logs' errors (member
          * "message") keep the one key. */
-        const char *mm = r->service ? model_error_message_member(service_model(r->service), code)
-                                    : NULL;
+        const char *mm =
+            r->service ? model_error_message_member(service_model(r->service), code) : NULL;
         cJSON *o = cJSON_CreateObject();
         if (o && cJSON_AddStringToObject(o, "__type", type) &&
             cJSON_AddStringToObject(o, "message", msg) &&

@@ -52,7 +52,7 @@ typedef struct sm_service {
     /* The code a constraint failure answers with: NULL for "ValidationException" (SageMaker);
      * CloudWatch Logs says "InvalidParameterException", IAM and STS "ValidationError". */
     const char *validation_code;
-    const char *model_json;  /* the embedded model text (embed.cmake) */
+    const char *model_json; /* the embedded model text (embed.cmake) */
     /* Patterns as the service prints them in validation messages where the model writes them
      * otherwise (anchors): {shape, text, ..., NULL}; NULL when none. See model.h. */
     const char *const *printed_patterns;

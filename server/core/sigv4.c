@@ -543,8 +543,8 @@ static int check_parts(const sigv4_input *in, const char *auth, const auth_parts
                       ap->not_kv, auth);
     if (ap->duplicate)
         return refuse(res, SIGV4_INCOMPLETE,
-                      "Authorization header has more than one '%s' parameter: '%s'.",
-                      ap->duplicate, auth);
+                      "Authorization header has more than one '%s' parameter: '%s'.", ap->duplicate,
+                      auth);
     const char *xdate = in->header(in->header_ctx, "x-amz-date");
     const char *date = in->header(in->header_ctx, "date");
     if (!ap->credential || !*ap->credential || !ap->signature || !*ap->signature ||
@@ -633,8 +633,7 @@ static int check_scope(const sigv4_input *in, const auth_parts *ap, char *cred,
         bad_date = strlen(part[1]) != 8 || strncmp(part[1], amz_date, 8) != 0;
     if (bad_region || bad_service || bad_term || bad_date) {
         char region[200] = "", service[200] = "", term[200] = "", date[200];
-        if (bad_region)
-            snprintf(region, sizeof region, MSG_REGION, part[2]);
+        if (bad_region) snprintf(region, sizeof region, MSG_REGION, part[2]);
         if (bad_service)
             snprintf(service, sizeof service,
                      "Credential should be scoped to correct service: '%.100s'. ", in->service);

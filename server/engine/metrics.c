@@ -96,9 +96,9 @@ int mx_scan(const jl_stream *s, const char *regex, mx_series *out)
 
 /* ---- instance metrics -------------------------------------------------------------------- */
 
-static const char *const kind_names[MX_NKINDS] = {
-    "CPUUtilization", "MemoryUtilization", "DiskUtilization", "GPUUtilization",
-    "GPUMemoryUtilization"};
+static const char *const kind_names[MX_NKINDS] = {"CPUUtilization", "MemoryUtilization",
+                                                  "DiskUtilization", "GPUUtilization",
+                                                  "GPUMemoryUtilization"};
 
 const char *mx_kind_name(mx_kind k)
 {
@@ -141,10 +141,10 @@ static const struct {
     const char *type;
     int gpus;
 } gpu_table[] = {
-    {"p2.8xlarge", 8},    {"p2.16xlarge", 16},  {"p3.8xlarge", 4},     {"p3.16xlarge", 8},
-    {"p3dn.24xlarge", 8}, {"g4dn.12xlarge", 4}, {"g4dn.metal", 8},     {"g5.12xlarge", 4},
-    {"g5.24xlarge", 4},   {"g5.48xlarge", 8},   {"g6.12xlarge", 4},    {"g6.24xlarge", 4},
-    {"g6.48xlarge", 8},   {"g6e.12xlarge", 4},  {"g6e.24xlarge", 4},   {"g6e.48xlarge", 8},
+    {"p2.8xlarge", 8},     {"p2.16xlarge", 16},    {"p3.8xlarge", 4},     {"p3.16xlarge", 8},
+    {"p3dn.24xlarge", 8},  {"g4dn.12xlarge", 4},   {"g4dn.metal", 8},     {"g5.12xlarge", 4},
+    {"g5.24xlarge", 4},    {"g5.48xlarge", 8},     {"g6.12xlarge", 4},    {"g6.24xlarge", 4},
+    {"g6.48xlarge", 8},    {"g6e.12xlarge", 4},    {"g6e.24xlarge", 4},   {"g6e.48xlarge", 8},
     {"trn1.32xlarge", 16}, {"trn1n.32xlarge", 16}, {"trn2.48xlarge", 16},
 };
 
@@ -163,8 +163,8 @@ void mx_instance_shape(const char *instance_type, int *vcpus, int *gpus)
     *vcpus = vcpus_of(size);
     *gpus = 0;
     if (!gpu_family(family)) return;
-    const char *t = instance_type && strncmp(instance_type, "ml.", 3) == 0 ? instance_type + 3
-                                                                         : instance_type;
+    const char *t =
+        instance_type && strncmp(instance_type, "ml.", 3) == 0 ? instance_type + 3 : instance_type;
     for (size_t i = 0; t && i < sizeof gpu_table / sizeof gpu_table[0]; i++)
         if (strcmp(gpu_table[i].type, t) == 0) {
             *gpus = gpu_table[i].gpus;
@@ -217,8 +217,8 @@ static double noise(uint64_t seed, int64_t minute)
 
 static int running(lc_secondary s)
 {
-    return s == LC_S_DOWNLOADING || s == LC_S_DOWNLOADING_TRAINING_IMAGE ||
-           s == LC_S_TRAINING || s == LC_S_UPLOADING;
+    return s == LC_S_DOWNLOADING || s == LC_S_DOWNLOADING_TRAINING_IMAGE || s == LC_S_TRAINING ||
+           s == LC_S_UPLOADING;
 }
 
 /* Three decimals, as an agent's percentages look. */
@@ -229,9 +229,8 @@ static double round3(double v)
 
 /* The value of kind k at time t of a run that started at run_start; `phase` is the status
  * then, phase_start when that status began, dl_ms the time the run spent downloading. */
-static double value_at(mx_kind k, int vcpus, int gpus, uint64_t seed, uint64_t base_seed,
-                       int64_t t, int64_t run_start, lc_secondary phase, int64_t phase_start,
-                       int64_t dl_ms)
+static double value_at(mx_kind k, int vcpus, int gpus, uint64_t seed, uint64_t base_seed, int64_t t,
+                       int64_t run_start, lc_secondary phase, int64_t phase_start, int64_t dl_ms)
 {
     double u = noise(seed, floor_to(t, MINUTE_MS) / MINUTE_MS);
     double base = noise(base_seed, 0); /* per host: how full its disk starts */
@@ -295,8 +294,8 @@ int mx_instance_points(const char *job, int host, const char *instance_type, con
         for (int64_t t = start; t < end && t <= now_ms; t += MINUTE_MS) {
             while (cur < j && v->trans[cur + 1].start_ms <= t)
                 cur++;
-            double val = value_at(k, vcpus, gpus, seed, base_seed, t, start,
-                                  v->trans[cur].status, v->trans[cur].start_ms, dl_ms);
+            double val = value_at(k, vcpus, gpus, seed, base_seed, t, start, v->trans[cur].status,
+                                  v->trans[cur].start_ms, dl_ms);
             if (push(out, t, val) != SM_OK) return SM_ENOMEM;
         }
         i = j;
