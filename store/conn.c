@@ -410,6 +410,33 @@ int store_exec_stmt(sqlite3_stmt *st)
     return SM_OK;
 }
 
+int store_bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    return i ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : SQLITE_OK;
+}
+
+int store_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
+}
+
+void store_copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    size_t len = s ? strlen((const char *)s) : 0;
+    if (len >= n) len = n - 1;
+    if (len) memcpy(dst, s, len);
+    dst[len] = 0;
+}
+
+char *store_dup_col(sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    return s ? strdup((const char *)s) : NULL;
+}
+
 const char *store_errmsg(void)
 {
     return this_err;

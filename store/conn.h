@@ -9,6 +9,8 @@
 #define SM_STORE_CONN_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum store_sql {
     SQL_BEGIN,
@@ -63,5 +65,14 @@ sqlite3 *store_db(void);
 sqlite3_stmt *store_stmt(store_sql which);
 /* Run a statement that returns no rows; 0 or SM_ESTORE. Resets it. */
 int store_exec_stmt(sqlite3_stmt *st);
+
+/* Bindings by parameter name (":name"); a name the statement lacks is skipped. Text is bound
+ * SQLITE_STATIC: it must outlive the step. Return SQLite's code. */
+int store_bind_text(sqlite3_stmt *st, const char *name, const char *v);
+int store_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
+/* Column `col` as text: copied into dst (cut to n - 1 bytes, NUL-terminated), or malloc'd
+ * (NULL for SQL NULL or out of memory). */
+void store_copy_col(char *dst, size_t n, sqlite3_stmt *st, int col);
+char *store_dup_col(sqlite3_stmt *st, int col);
 
 #endif

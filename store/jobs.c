@@ -12,62 +12,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int bind_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    return i ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : SQLITE_OK;
-}
-
-static int bind_int(sqlite3_stmt *st, const char *name, int64_t v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
-}
-
-static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
-{
-    const unsigned char *s = sqlite3_column_text(st, col);
-    size_t len = s ? strlen((const char *)s) : 0;
-    if (len >= n) len = n - 1;
-    if (len) memcpy(dst, s, len);
-    dst[len] = 0;
-}
-
-static char *dup_col(sqlite3_stmt *st, int col)
-{
-    const unsigned char *s = sqlite3_column_text(st, col);
-    return s ? strdup((const char *)s) : NULL;
-}
-
 /* Reads the LIST_COLS columns (0..17) into j; with_text also reads request, scenario, events. */
 static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
 {
     memset(j, 0, sizeof *j);
     j->id = sqlite3_column_int64(st, 0);
-    copy_col(j->region, sizeof j->region, st, 1);
-    copy_col(j->name, sizeof j->name, st, 2);
-    copy_col(j->arn, sizeof j->arn, st, 3);
+    store_copy_col(j->region, sizeof j->region, st, 1);
+    store_copy_col(j->name, sizeof j->name, st, 2);
+    store_copy_col(j->arn, sizeof j->arn, st, 3);
     j->created_ms = sqlite3_column_int64(st, 4);
-    copy_col(j->scenario_name, sizeof j->scenario_name, st, 5);
+    store_copy_col(j->scenario_name, sizeof j->scenario_name, st, 5);
     j->max_runtime_s = sqlite3_column_int64(st, 6);
     j->max_wait_s = sqlite3_column_int64(st, 7);
     j->keep_alive_s = sqlite3_column_int64(st, 8);
     j->spot = sqlite3_column_int(st, 9);
     j->max_retry = sqlite3_column_int(st, 10);
-    copy_col(j->status, sizeof j->status, st, 11);
-    copy_col(j->secondary, sizeof j->secondary, st, 12);
-    copy_col(j->warm_pool, sizeof j->warm_pool, st, 13);
+    store_copy_col(j->status, sizeof j->status, st, 11);
+    store_copy_col(j->secondary, sizeof j->secondary, st, 12);
+    store_copy_col(j->warm_pool, sizeof j->warm_pool, st, 13);
     j->last_modified_ms = sqlite3_column_int64(st, 14);
     j->end_ms = sqlite3_column_int64(st, 15);
     j->next_change_ms = sqlite3_column_int64(st, 16);
-    if (sqlite3_column_type(st, 17) != SQLITE_NULL && !(j->training_plan_arn = dup_col(st, 17)))
+    if (sqlite3_column_type(st, 17) != SQLITE_NULL &&
+        !(j->training_plan_arn = store_dup_col(st, 17)))
         return SM_ENOMEM;
     if (!with_text) return SM_OK;
-    if (sqlite3_column_type(st, 18) != SQLITE_NULL && !(j->request = dup_col(st, 18))) {
+    if (sqlite3_column_type(st, 18) != SQLITE_NULL && !(j->request = store_dup_col(st, 18))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
-    if (!(j->scenario = dup_col(st, 19)) || !(j->events = dup_col(st, 20))) {
+    if (!(j->scenario = store_dup_col(st, 19)) || !(j->events = store_dup_col(st, 20))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
@@ -85,23 +59,23 @@ void store_job_clear(store_job *job)
 
 static void bind_state(sqlite3_stmt *st, const store_state *s)
 {
-    bind_text(st, ":status", s->status);
-    bind_text(st, ":secondary", s->secondary);
-    bind_text(st, ":warm_pool", s->warm_pool ? s->warm_pool : "");
-    bind_int(st, ":last_modified", s->last_modified_ms);
-    bind_int(st, ":end", s->end_ms);
-    bind_int(st, ":next", s->next_change_ms);
+    store_bind_text(st, ":status", s->status);
+    store_bind_text(st, ":secondary", s->secondary);
+    store_bind_text(st, ":warm_pool", s->warm_pool ? s->warm_pool : "");
+    store_bind_int(st, ":last_modified", s->last_modified_ms);
+    store_bind_int(st, ":end", s->end_ms);
+    store_bind_int(st, ":next", s->next_change_ms);
 }
 
 int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
 {
     sqlite3_stmt *st = store_stmt(SQL_JOB_ARN_BY_NAME);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":region", j->region);
-    bind_text(st, ":name", j->name);
+    store_bind_text(st, ":region", j->region);
+    store_bind_text(st, ":name", j->name);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        copy_col(existing_arn, STORE_ARN_MAX, st, 0);
+        store_copy_col(existing_arn, STORE_ARN_MAX, st, 0);
         sqlite3_reset(st);
         return SM_EEXIST;
     }
@@ -109,21 +83,21 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     if (rc != SQLITE_DONE) return SM_ESTORE;
 
     if (!(st = store_stmt(SQL_JOB_INSERT))) return SM_ESTORE;
-    bind_text(st, ":region", j->region);
-    bind_text(st, ":name", j->name);
-    bind_text(st, ":arn", j->arn);
-    bind_int(st, ":created", j->created_ms);
-    bind_text(st, ":scenario_name", j->scenario_name);
-    bind_int(st, ":max_runtime", j->max_runtime_s);
-    bind_int(st, ":max_wait", j->max_wait_s);
-    bind_int(st, ":keep_alive", j->keep_alive_s);
-    bind_int(st, ":spot", j->spot);
-    bind_int(st, ":max_retry", j->max_retry);
-    bind_text(st, ":request", j->request);
-    bind_text(st, ":scenario", j->scenario);
-    bind_text(st, ":events", j->events ? j->events : "[]");
+    store_bind_text(st, ":region", j->region);
+    store_bind_text(st, ":name", j->name);
+    store_bind_text(st, ":arn", j->arn);
+    store_bind_int(st, ":created", j->created_ms);
+    store_bind_text(st, ":scenario_name", j->scenario_name);
+    store_bind_int(st, ":max_runtime", j->max_runtime_s);
+    store_bind_int(st, ":max_wait", j->max_wait_s);
+    store_bind_int(st, ":keep_alive", j->keep_alive_s);
+    store_bind_int(st, ":spot", j->spot);
+    store_bind_int(st, ":max_retry", j->max_retry);
+    store_bind_text(st, ":request", j->request);
+    store_bind_text(st, ":scenario", j->scenario);
+    store_bind_text(st, ":events", j->events ? j->events : "[]");
     if (j->training_plan_arn && j->training_plan_arn[0])
-        bind_text(st, ":training_plan_arn", j->training_plan_arn);
+        store_bind_text(st, ":training_plan_arn", j->training_plan_arn);
     else
         sqlite3_bind_null(st, sqlite3_bind_parameter_index(st, ":training_plan_arn"));
     store_state s = {j->status,           j->secondary, j->warm_pool,
@@ -154,8 +128,8 @@ int store_job_get(const char *region, const char *name, store_job *out)
 {
     sqlite3_stmt *st = store_stmt(SQL_JOB_GET);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":region", region);
-    bind_text(st, ":name", name);
+    store_bind_text(st, ":region", region);
+    store_bind_text(st, ":name", name);
     return get_one(st, out);
 }
 
@@ -163,7 +137,7 @@ int store_job_get_by_arn(const char *arn, store_job *out)
 {
     sqlite3_stmt *st = store_stmt(SQL_JOB_GET_BY_ARN);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":arn", arn);
+    store_bind_text(st, ":arn", arn);
     return get_one(st, out);
 }
 
@@ -171,9 +145,9 @@ int store_job_update(int64_t id, const char *events, const char *request, const 
 {
     sqlite3_stmt *st = store_stmt(SQL_JOB_UPDATE);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":id", id);
-    bind_text(st, ":events", events);
-    if (request) bind_text(st, ":request", request);
+    store_bind_int(st, ":id", id);
+    store_bind_text(st, ":events", events);
+    if (request) store_bind_text(st, ":request", request);
     bind_state(st, s);
     return store_exec_stmt(st);
 }
@@ -182,7 +156,7 @@ int store_job_delete(int64_t id)
 {
     sqlite3_stmt *st = store_stmt(SQL_JOB_DELETE);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":id", id);
+    store_bind_int(st, ":id", id);
     return store_exec_stmt(st);
 }
 
@@ -190,7 +164,7 @@ int store_due_any(int64_t now_ms)
 {
     sqlite3_stmt *st = store_stmt(SQL_DUE_ANY);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":now", now_ms);
+    store_bind_int(st, ":now", now_ms);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : SM_ESTORE;
@@ -222,7 +196,7 @@ int store_due_each(int64_t now_ms, store_job_fn fn, void *arg)
 {
     sqlite3_stmt *st = store_stmt(SQL_DUE_EACH);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":now", now_ms);
+    store_bind_int(st, ":now", now_ms);
     return each_row(st, 1, fn, arg);
 }
 
@@ -231,9 +205,9 @@ int store_each_warm_pool(const char *region, const char *status, int64_t exclude
 {
     sqlite3_stmt *st = store_stmt(SQL_WARM_POOL_EACH);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":region", region);
-    bind_text(st, ":status", status);
-    bind_int(st, ":exclude", exclude_id);
+    store_bind_text(st, ":region", region);
+    store_bind_text(st, ":status", status);
+    store_bind_int(st, ":exclude", exclude_id);
     return each_row(st, 1, fn, arg);
 }
 
@@ -244,12 +218,12 @@ int store_list(const char *region, store_sort sort, int descending, const store_
     sqlite3_stmt *st =
         store_stmt((store_sql)((after && after->valid ? SQL_LIST_AFTER : SQL_LIST_FIRST) + which));
     if (!st) return SM_ESTORE;
-    bind_text(st, ":region", region);
-    bind_int(st, ":n", limit);
+    store_bind_text(st, ":region", region);
+    store_bind_int(st, ":n", limit);
     if (after && after->valid) {
-        bind_text(st, ":key", after->key);
-        bind_int(st, ":created", after->created_ms);
-        bind_int(st, ":id", after->id);
+        store_bind_text(st, ":key", after->key);
+        store_bind_int(st, ":created", after->created_ms);
+        store_bind_int(st, ":id", after->id);
     }
     return each_row(st, 0, fn, arg);
 }
@@ -258,7 +232,7 @@ int store_all(int limit, store_job_fn fn, void *arg)
 {
     sqlite3_stmt *st = store_stmt(SQL_ALL_JOBS);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":n", limit);
+    store_bind_int(st, ":n", limit);
     return each_row(st, 0, fn, arg);
 }
 

@@ -145,13 +145,13 @@ typedef struct store_tuning {
 } store_tuning;
 
 typedef struct store_tuning_child {
-    int idx;                 /* launch order, from 0 */
+    int idx; /* launch order, from 0 */
     char name[STORE_NAME_MAX];
     int64_t created_ms;
-    char definition[72];     /* TrainingJobDefinitions[].DefinitionName, "" for one definition */
-    char *tuned;             /* the tuned hyperparameters, JSON */
-    char *outcome;           /* cached outcome (NULL when none) and the child's events it was */
-    char *outcome_key;       /* computed from */
+    char definition[72]; /* TrainingJobDefinitions[].DefinitionName, "" for one definition */
+    char *tuned;         /* the tuned hyperparameters, JSON */
+    char *outcome;       /* cached outcome (NULL when none) and the child's events it was */
+    char *outcome_key;   /* computed from */
 } store_tuning_child;
 
 typedef int (*store_tuning_fn)(store_tuning *t, void *arg);

@@ -16,49 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int bind_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    return i ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : SQLITE_OK;
-}
-
-static int bind_int(sqlite3_stmt *st, const char *name, int64_t v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-    return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
-}
-
-static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
-{
-    const unsigned char *s = sqlite3_column_text(st, col);
-    size_t len = s ? strlen((const char *)s) : 0;
-    if (len >= n) len = n - 1;
-    if (len) memcpy(dst, s, len);
-    dst[len] = 0;
-}
-
-static char *dup_col(sqlite3_stmt *st, int col)
-{
-    const unsigned char *s = sqlite3_column_text(st, col);
-    return s ? strdup((const char *)s) : NULL;
-}
-
 /* Columns 0..13 of the TUNING_COLS list (conn.c). */
 static int row_to_tuning(sqlite3_stmt *st, store_tuning *t)
 {
     memset(t, 0, sizeof *t);
     t->id = sqlite3_column_int64(st, 0);
-    copy_col(t->region, sizeof t->region, st, 1);
-    copy_col(t->name, sizeof t->name, st, 2);
-    copy_col(t->arn, sizeof t->arn, st, 3);
+    store_copy_col(t->region, sizeof t->region, st, 1);
+    store_copy_col(t->name, sizeof t->name, st, 2);
+    store_copy_col(t->arn, sizeof t->arn, st, 3);
     t->created_ms = sqlite3_column_int64(st, 4);
-    copy_col(t->strategy, sizeof t->strategy, st, 5);
-    copy_col(t->status, sizeof t->status, st, 10);
+    store_copy_col(t->strategy, sizeof t->strategy, st, 5);
+    store_copy_col(t->status, sizeof t->status, st, 10);
     t->last_modified_ms = sqlite3_column_int64(st, 11);
     t->end_ms = sqlite3_column_int64(st, 12);
     t->next_change_ms = sqlite3_column_int64(st, 13);
-    if (!(t->request = dup_col(st, 6)) || !(t->extra = dup_col(st, 7)) ||
-        !(t->events = dup_col(st, 8)) || !(t->summary = dup_col(st, 9))) {
+    if (!(t->request = store_dup_col(st, 6)) || !(t->extra = store_dup_col(st, 7)) ||
+        !(t->events = store_dup_col(st, 8)) || !(t->summary = store_dup_col(st, 9))) {
         store_tuning_clear(t);
         return SM_ENOMEM;
     }
@@ -78,30 +51,30 @@ int store_tuning_insert(store_tuning *t, char existing_arn[STORE_ARN_MAX])
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_ARN_BY_NAME);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":region", t->region);
-    bind_text(st, ":name", t->name);
+    store_bind_text(st, ":region", t->region);
+    store_bind_text(st, ":name", t->name);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        copy_col(existing_arn, STORE_ARN_MAX, st, 0);
+        store_copy_col(existing_arn, STORE_ARN_MAX, st, 0);
         sqlite3_reset(st);
         return SM_EEXIST;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return SM_ESTORE;
     if (!(st = store_stmt(SQL_TUNING_INSERT))) return SM_ESTORE;
-    bind_text(st, ":region", t->region);
-    bind_text(st, ":name", t->name);
-    bind_text(st, ":arn", t->arn);
-    bind_int(st, ":created", t->created_ms);
-    bind_text(st, ":strategy", t->strategy);
-    bind_text(st, ":request", t->request);
-    bind_text(st, ":extra", t->extra ? t->extra : "{}");
-    bind_text(st, ":events", t->events ? t->events : "[]");
-    bind_text(st, ":summary", t->summary ? t->summary : "{}");
-    bind_text(st, ":status", t->status);
-    bind_int(st, ":last_modified", t->last_modified_ms);
-    bind_int(st, ":end", t->end_ms);
-    bind_int(st, ":next", t->next_change_ms);
+    store_bind_text(st, ":region", t->region);
+    store_bind_text(st, ":name", t->name);
+    store_bind_text(st, ":arn", t->arn);
+    store_bind_int(st, ":created", t->created_ms);
+    store_bind_text(st, ":strategy", t->strategy);
+    store_bind_text(st, ":request", t->request);
+    store_bind_text(st, ":extra", t->extra ? t->extra : "{}");
+    store_bind_text(st, ":events", t->events ? t->events : "[]");
+    store_bind_text(st, ":summary", t->summary ? t->summary : "{}");
+    store_bind_text(st, ":status", t->status);
+    store_bind_int(st, ":last_modified", t->last_modified_ms);
+    store_bind_int(st, ":end", t->end_ms);
+    store_bind_int(st, ":next", t->next_change_ms);
     if (store_exec_stmt(st) != SM_OK) return SM_ESTORE;
     t->id = sqlite3_last_insert_rowid(store_db());
     return SM_OK;
@@ -128,8 +101,8 @@ int store_tuning_get(const char *region, const char *name, store_tuning *out)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_GET);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":region", region);
-    bind_text(st, ":name", name);
+    store_bind_text(st, ":region", region);
+    store_bind_text(st, ":name", name);
     return get_one(st, out);
 }
 
@@ -137,7 +110,7 @@ int store_tuning_get_by_arn(const char *arn, store_tuning *out)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_GET_BY_ARN);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":arn", arn);
+    store_bind_text(st, ":arn", arn);
     return get_one(st, out);
 }
 
@@ -146,13 +119,13 @@ int store_tuning_update(int64_t id, const char *events, const char *summary, con
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_UPDATE);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":id", id);
-    bind_text(st, ":events", events);
-    bind_text(st, ":summary", summary);
-    bind_text(st, ":status", status);
-    bind_int(st, ":last_modified", last_modified_ms);
-    bind_int(st, ":end", end_ms);
-    bind_int(st, ":next", next_change_ms);
+    store_bind_int(st, ":id", id);
+    store_bind_text(st, ":events", events);
+    store_bind_text(st, ":summary", summary);
+    store_bind_text(st, ":status", status);
+    store_bind_int(st, ":last_modified", last_modified_ms);
+    store_bind_int(st, ":end", end_ms);
+    store_bind_int(st, ":next", next_change_ms);
     return store_exec_stmt(st);
 }
 
@@ -160,7 +133,7 @@ int store_tuning_delete(int64_t id)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_DELETE);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":id", id);
+    store_bind_int(st, ":id", id);
     return store_exec_stmt(st);
 }
 
@@ -168,7 +141,7 @@ int store_tuning_due_any(int64_t now_ms)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_DUE_ANY);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":now", now_ms);
+    store_bind_int(st, ":now", now_ms);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : SM_ESTORE;
@@ -204,7 +177,7 @@ static int each_id(sqlite3_stmt *st, store_tuning_fn fn, void *arg)
             free(ids);
             return SM_ESTORE;
         }
-        bind_int(one, ":id", ids[i]);
+        store_bind_int(one, ":id", ids[i]);
         store_tuning t;
         int r = get_one(one, &t);
         if (r == SM_ENOTFOUND) continue;
@@ -225,7 +198,7 @@ int store_tuning_due_each(int64_t now_ms, store_tuning_fn fn, void *arg)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_DUE_IDS);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":now", now_ms);
+    store_bind_int(st, ":now", now_ms);
     return each_id(st, fn, arg);
 }
 
@@ -233,8 +206,8 @@ int store_tuning_each(const char *region, int limit, store_tuning_fn fn, void *a
 {
     sqlite3_stmt *st = store_stmt(region ? SQL_TUNING_REGION_IDS : SQL_TUNING_ALL_IDS);
     if (!st) return SM_ESTORE;
-    if (region) bind_text(st, ":region", region);
-    bind_int(st, ":n", limit);
+    if (region) store_bind_text(st, ":region", region);
+    store_bind_int(st, ":n", limit);
     return each_id(st, fn, arg);
 }
 
@@ -242,12 +215,12 @@ int store_tuning_child_insert(int64_t tuning_id, const store_tuning_child *c)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_CHILD_INSERT);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":tuning", tuning_id);
-    bind_int(st, ":idx", c->idx);
-    bind_text(st, ":name", c->name);
-    bind_int(st, ":created", c->created_ms);
-    bind_text(st, ":definition", c->definition);
-    bind_text(st, ":tuned", c->tuned);
+    store_bind_int(st, ":tuning", tuning_id);
+    store_bind_int(st, ":idx", c->idx);
+    store_bind_text(st, ":name", c->name);
+    store_bind_int(st, ":created", c->created_ms);
+    store_bind_text(st, ":definition", c->definition);
+    store_bind_text(st, ":tuned", c->tuned);
     return store_exec_stmt(st);
 }
 
@@ -255,18 +228,18 @@ int store_tuning_children(int64_t tuning_id, int (*fn)(store_tuning_child *c, vo
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_CHILDREN);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":tuning", tuning_id);
+    store_bind_int(st, ":tuning", tuning_id);
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_tuning_child c;
         memset(&c, 0, sizeof c);
         c.idx = sqlite3_column_int(st, 0);
-        copy_col(c.name, sizeof c.name, st, 1);
+        store_copy_col(c.name, sizeof c.name, st, 1);
         c.created_ms = sqlite3_column_int64(st, 2);
-        copy_col(c.definition, sizeof c.definition, st, 3);
-        c.tuned = dup_col(st, 4);
-        c.outcome = dup_col(st, 5);
-        c.outcome_key = dup_col(st, 6);
+        store_copy_col(c.definition, sizeof c.definition, st, 3);
+        c.tuned = store_dup_col(st, 4);
+        c.outcome = store_dup_col(st, 5);
+        c.outcome_key = store_dup_col(st, 6);
         int r = c.tuned ? fn(&c, arg) : SM_ENOMEM;
         free(c.tuned);
         free(c.outcome);
@@ -285,10 +258,10 @@ int store_tuning_child_cache(int64_t tuning_id, int idx, const char *outcome, co
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_CHILD_CACHE);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":tuning", tuning_id);
-    bind_int(st, ":idx", idx);
-    bind_text(st, ":outcome", outcome);
-    bind_text(st, ":key", key);
+    store_bind_int(st, ":tuning", tuning_id);
+    store_bind_int(st, ":idx", idx);
+    store_bind_text(st, ":outcome", outcome);
+    store_bind_text(st, ":key", key);
     return store_exec_stmt(st);
 }
 
@@ -296,9 +269,9 @@ int store_tuning_tag_put(int64_t tuning_id, const char *key, const char *value)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_TAG_PUT);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":tuning", tuning_id);
-    bind_text(st, ":key", key);
-    bind_text(st, ":value", value);
+    store_bind_int(st, ":tuning", tuning_id);
+    store_bind_text(st, ":key", key);
+    store_bind_text(st, ":value", value);
     return store_exec_stmt(st);
 }
 
@@ -306,8 +279,8 @@ int store_tuning_tag_delete(int64_t tuning_id, const char *key)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_TAG_DELETE);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":tuning", tuning_id);
-    bind_text(st, ":key", key);
+    store_bind_int(st, ":tuning", tuning_id);
+    store_bind_text(st, ":key", key);
     return store_exec_stmt(st);
 }
 
@@ -317,9 +290,9 @@ int store_tuning_tag_each(int64_t tuning_id, int64_t after_pos, int limit,
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_TAG_EACH);
     if (!st) return SM_ESTORE;
-    bind_int(st, ":tuning", tuning_id);
-    bind_int(st, ":after", after_pos);
-    bind_int(st, ":n", limit);
+    store_bind_int(st, ":tuning", tuning_id);
+    store_bind_int(st, ":after", after_pos);
+    store_bind_int(st, ":n", limit);
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
@@ -335,8 +308,8 @@ int store_tuning_touch(const char *arn, int64_t now_ms)
 {
     sqlite3_stmt *st = store_stmt(SQL_TUNING_TOUCH);
     if (!st) return SM_ESTORE;
-    bind_text(st, ":arn", arn);
-    bind_int(st, ":now", now_ms);
+    store_bind_text(st, ":arn", arn);
+    store_bind_int(st, ":now", now_ms);
     return store_exec_stmt(st);
 }
 

@@ -96,6 +96,26 @@ static void coral_not_found(sm_req *r)
     r->error_code = "UnknownOperationException";
 }
 
+/* The operation `opname` of `svc`, routed; else the error, in code `code`, that names what the
+ * client asked for: `asked` describes the service it named (when svc is NULL), `how` ends the
+ * message about an operation the service does not have ("" or " (X-Amz-Target '...')"). */
+static int route_to(sm_req *r, const sm_service *svc, const char *opname, const char *code,
+                    const char *asked, const char *how)
+{
+    if (!svc) {
+        char served[160];
+        served_list(served, sizeof served);
+        return reply_error(r, code, "sagemock does not serve %s; it serves %s.", asked, served);
+    }
+    r->service = svc;
+    r->op = service_operation(svc, opname);
+    if (!r->op)
+        return reply_error(r, code, "sagemock does not serve the %s operation %s%s.", svc->title,
+                           opname, how);
+    r->operation = r->op->name;
+    return SM_OK;
+}
+
 /* awsJson: X-Amz-Target. Returns SM_OK when routed, else has replied. */
 static int route_json(sm_req *r)
 {
@@ -110,22 +130,10 @@ static int route_json(sm_req *r)
         coral_not_found(r);
         return SM_ERR;
     }
-    if (!svc) {
-        char served[160];
-        served_list(served, sizeof served);
-        return reply_error(r, "UnknownOperationException",
-                           "sagemock does not serve the service of X-Amz-Target '%s'; it "
-                           "serves %s.",
-                           r->target_header, served);
-    }
-    r->service = svc;
-    r->op = service_operation(svc, dot + 1);
-    if (!r->op)
-        return reply_error(r, "UnknownOperationException",
-                           "sagemock does not serve the %s operation %s (X-Amz-Target '%s').",
-                           svc->title, dot + 1, r->target_header);
-    r->operation = r->op->name;
-    return SM_OK;
+    char asked[192], how[160];
+    snprintf(asked, sizeof asked, "the service of X-Amz-Target '%s'", r->target_header);
+    snprintf(how, sizeof how, " (X-Amz-Target '%s')", r->target_header);
+    return route_to(r, svc, dot ? dot + 1 : "", "UnknownOperationException", asked, how);
 }
 
 /* awsQuery: Action and Version in a form body. */
@@ -147,23 +155,14 @@ static int route_query(sm_req *r)
     if (scope_part(r->authorization, 3, signing, sizeof signing))
         svc = service_by_signing_name(signing, strlen(signing));
     if (!svc || !(svc->protocols & PROTO_QUERY)) svc = service_by_query_version(version);
-    if (!svc) {
-        char served[160];
-        served_list(served, sizeof served);
-        return reply_error(r, "InvalidAction",
-                           "sagemock does not serve the service of Action=%s&Version=%s; it "
-                           "serves %s.",
-                           action[0] ? action : "(none)", version[0] ? version : "(none)", served);
-    }
-    r->service = svc;
-    if (!action[0])
+    if (svc && !action[0]) {
+        r->service = svc;
         return reply_error(r, "MissingAction", "The request must contain the parameter Action.");
-    r->op = service_operation(svc, action);
-    if (!r->op)
-        return reply_error(r, "InvalidAction", "sagemock does not serve the %s operation %s.",
-                           svc->title, action);
-    r->operation = r->op->name;
-    return SM_OK;
+    }
+    char asked[192];
+    snprintf(asked, sizeof asked, "the service of Action=%s&Version=%s",
+             action[0] ? action : "(none)", version[0] ? version : "(none)");
+    return route_to(r, svc, action, "InvalidAction", asked, "");
 }
 
 /* smithy-rpc-v2-cbor: the service and operation are in the path. */
@@ -198,22 +197,9 @@ static int route_cbor(sm_req *r)
         coral_not_found(r);
         return SM_ERR;
     }
-    if (!svc) {
-        char served[160];
-        served_list(served, sizeof served);
-        return reply_error(r, "UnknownOperationException",
-                           "sagemock does not serve the service %s of this smithy-rpc-v2-cbor "
-                           "request; it serves %s.",
-                           prefix, served);
-    }
-    r->service = svc;
-    r->op = service_operation(svc, op);
-    if (!r->op)
-        return reply_error(r, "UnknownOperationException",
-                           "sagemock does not serve the %s operation %s (smithy-rpc-v2-cbor).",
-                           svc->title, op);
-    r->operation = r->op->name;
-    return SM_OK;
+    char asked[192];
+    snprintf(asked, sizeof asked, "the service %s of this smithy-rpc-v2-cbor request", prefix);
+    return route_to(r, svc, op, "UnknownOperationException", asked, " (smithy-rpc-v2-cbor)");
 }
 
 /* Neither awsJson nor awsQuery: most likely S3 (REST), which sagemock leaves to an S3

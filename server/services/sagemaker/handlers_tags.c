@@ -1,5 +1,5 @@
 /*
- * handlers_tags.c: AddTags, ListTags, DeleteTags on training-job ARNs.
+ * handlers_tags.c: AddTags, ListTags, DeleteTags on training-job and tuning-job ARNs.
  *
  * The ARN must match a job exactly (the real service is case-sensitive here: a mis-cased ARN
  * gets "Resource does not exist"). Keys keep the order in which they were first added.
@@ -18,18 +18,55 @@
 #define DEFAULT_TAG_PAGE 50
 #define MAX_TAGS_PER_RESOURCE 50
 
-/* Find the job of the request's ResourceArn; replies when there is none. */
-static int job_or_reply(sm_req *r, store_job *job)
+/* What a tag belongs to: a training job or a tuning job, each with its own tag table. The
+ * operations are the same on both; only the store's functions and the token's kind differ. */
+typedef struct tag_store {
+    const char *token_kind; /* the NextToken payload's prefix: "T" or "TT" */
+    int (*put)(int64_t id, const char *key, const char *value);
+    int (*del)(int64_t id, const char *key);
+    int (*each)(int64_t id, int64_t after_pos, int limit,
+                int (*fn)(int64_t pos, const char *key, const char *value, void *arg), void *arg);
+} tag_store;
+
+static const tag_store job_tags = {"T", store_tag_put, store_tag_delete, store_tag_each};
+static const tag_store tuning_tags = {"TT", store_tuning_tag_put, store_tuning_tag_delete,
+                                      store_tuning_tag_each};
+
+typedef struct tag_resource {
+    const tag_store *store;
+    int64_t id;
+    char arn[STORE_ARN_MAX];
+} tag_resource;
+
+#define TUNING_ARN_PART ":hyper-parameter-tuning-job/"
+
+/* Find the training or tuning job of the request's ResourceArn in the request's region;
+ * replies when there is none. */
+static int resource_or_reply(sm_req *r, tag_resource *res)
 {
-    int rc = store_job_get_by_arn(json_string(r->input, "ResourceArn"), job);
-    if (rc == SM_OK && strcmp(job->region, r->region) != 0) { /* another region's job */
-        store_job_clear(job);
-        rc = SM_ENOTFOUND;
+    const char *arn = json_string(r->input, "ResourceArn");
+    int rc;
+    if (arn && strstr(arn, TUNING_ARN_PART)) {
+        store_tuning t;
+        rc = store_tuning_get_by_arn(arn, &t);
+        if (rc == SM_OK) {
+            if (strcmp(t.region, r->region) != 0) rc = SM_ENOTFOUND;
+            *res = (tag_resource){&tuning_tags, t.id, ""};
+            snprintf(res->arn, sizeof res->arn, "%s", t.arn);
+        }
+        store_tuning_clear(&t);
+    } else {
+        store_job job;
+        rc = store_job_get_by_arn(arn, &job);
+        if (rc == SM_OK) { /* another region's job does not exist for this caller */
+            if (strcmp(job.region, r->region) != 0) rc = SM_ENOTFOUND;
+            *res = (tag_resource){&job_tags, job.id, ""};
+            snprintf(res->arn, sizeof res->arn, "%s", job.arn);
+            store_job_clear(&job);
+        }
     }
     if (rc == SM_ENOTFOUND) return reply_error(r, "ValidationException", "Resource does not exist");
-    if (rc != SM_OK) return reply_internal(r);
-    store_job_clear(job); /* only the id is needed */
-    return SM_OK;
+    return rc == SM_OK ? SM_OK : reply_internal(r);
 }
 
 static int count_tag(int64_t pos, const char *k, const char *v, void *arg)
@@ -50,19 +87,20 @@ int h_add_tags(sm_req *r)
                                "Tag keys starting with 'aws:' are reserved for system use: '%s'.",
                                k);
     }
-    store_job job;
-    if (job_or_reply(r, &job)) return SM_ERR;
+    tag_resource res;
+    if (resource_or_reply(r, &res)) return SM_ERR;
     int rc = SM_OK, count = 0;
     cJSON_ArrayForEach(t, tags)
     {
-        if (rc == SM_OK) rc = store_tag_put(job.id, json_string(t, "Key"), json_string(t, "Value"));
+        if (rc == SM_OK)
+            rc = res.store->put(res.id, json_string(t, "Key"), json_string(t, "Value"));
     }
-    if (rc == SM_OK && store_tag_each(job.id, 0, MAX_TAGS_PER_RESOURCE + 1, count_tag, &count) < 0)
+    if (rc == SM_OK && res.store->each(res.id, 0, MAX_TAGS_PER_RESOURCE + 1, count_tag, &count) < 0)
         rc = SM_ESTORE;
     if (rc == SM_OK && count > MAX_TAGS_PER_RESOURCE)
         return reply_error(r, "ResourceLimitExceeded",
                            "Resource %s would have %d tags; a resource can have at most %d.",
-                           job.arn, count, MAX_TAGS_PER_RESOURCE);
+                           res.arn, count, MAX_TAGS_PER_RESOURCE);
     if (rc != SM_OK) return reply_internal(r);
     cJSON *out = cJSON_CreateObject();
     cJSON *copy = cJSON_Duplicate(tags, 1);
@@ -97,23 +135,24 @@ static int on_tag(int64_t pos, const char *k, const char *v, void *arg)
 
 int h_list_tags(sm_req *r)
 {
-    store_job job;
-    if (job_or_reply(r, &job)) return SM_ERR;
+    tag_resource res;
+    if (resource_or_reply(r, &res)) return SM_ERR;
     const cJSON *mr = cJSON_GetObjectItemCaseSensitive(r->input, "MaxResults");
     tag_page p = {.want = cJSON_IsNumber(mr) ? (int)mr->valuedouble : DEFAULT_TAG_PAGE};
     if (p.want > 1000) p.want = 1000;
     int64_t after = 0;
     const char *token = json_string(r->input, "NextToken");
     if (token && *token) {
-        char payload[TOKEN_PAYLOAD_MAX];
+        char payload[TOKEN_PAYLOAD_MAX], kind[4];
         int64_t id = -1;
         if (tok_decode(token, payload, sizeof payload) != SM_OK ||
-            sscanf(payload, "T|%" SCNd64 "|%" SCNd64, &id, &after) != 2 || id != job.id)
+            sscanf(payload, "%3[^|]|%" SCNd64 "|%" SCNd64, kind, &id, &after) != 3 ||
+            strcmp(kind, res.store->token_kind) != 0 || id != res.id)
             return reply_error(r, "ValidationException", "Invalid NextToken.");
     }
     cJSON *out = cJSON_CreateObject();
     p.tags = cJSON_CreateArray();
-    int n = out && p.tags ? store_tag_each(job.id, after, p.want + 1, on_tag, &p) : SM_ENOMEM;
+    int n = out && p.tags ? res.store->each(res.id, after, p.want + 1, on_tag, &p) : SM_ENOMEM;
     if (n < 0 || p.oom || !cJSON_AddItemToObject(out, "Tags", p.tags)) {
         cJSON_Delete(p.tags);
         cJSON_Delete(out);
@@ -121,7 +160,8 @@ int h_list_tags(sm_req *r)
     }
     if (p.seen > p.want) {
         char payload[64], tok[TOKEN_MAX];
-        snprintf(payload, sizeof payload, "T|%" PRId64 "|%" PRId64, job.id, p.last_pos);
+        snprintf(payload, sizeof payload, "%s|%" PRId64 "|%" PRId64, res.store->token_kind, res.id,
+                 p.last_pos);
         if (tok_encode(payload, tok, sizeof tok) == SM_OK)
             cJSON_AddStringToObject(out, "NextToken", tok);
     }
@@ -130,13 +170,13 @@ int h_list_tags(sm_req *r)
 
 int h_delete_tags(sm_req *r)
 {
-    store_job job;
-    if (job_or_reply(r, &job)) return SM_ERR;
+    tag_resource res;
+    if (resource_or_reply(r, &res)) return SM_ERR;
     int rc = SM_OK;
     const cJSON *k;
     cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(r->input, "TagKeys"))
     {
-        if (rc == SM_OK && cJSON_IsString(k)) rc = store_tag_delete(job.id, k->valuestring);
+        if (rc == SM_OK && cJSON_IsString(k)) rc = res.store->del(res.id, k->valuestring);
     }
     if (rc != SM_OK) return reply_internal(r);
     return reply_json(r, cJSON_CreateObject());

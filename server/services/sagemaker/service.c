@@ -27,14 +27,14 @@ static const char *subject(const cJSON *input)
 }
 
 /* The h_tuned_* rows run the training-job handler with the tuning jobs that fell due advanced
- * (tuning_job.h): reads before, writes after; AddTags, ListTags, DeleteTags also serve tuning-job
- * ARNs. */
+ * (tuning_job.h): reads before, writes after. AddTags, ListTags, DeleteTags serve training-job
+ * and tuning-job ARNs (handlers_tags.c). */
 static const sm_operation ops[] = {
-    {"AddTags", h_tuned_add_tags, OP_WRITE},
+    {"AddTags", h_add_tags, OP_WRITE},
     {"CreateHyperParameterTuningJob", h_create_hyper_parameter_tuning_job, OP_WRITE},
     {"CreateTrainingJob", h_create_training_job, OP_WRITE},
     {"DeleteHyperParameterTuningJob", h_delete_hyper_parameter_tuning_job, OP_WRITE},
-    {"DeleteTags", h_tuned_delete_tags, OP_WRITE},
+    {"DeleteTags", h_delete_tags, OP_WRITE},
     {"DeleteTrainingJob", h_tuned_delete_training_job, OP_WRITE},
     {"DescribeHyperParameterTuningJob", h_describe_hyper_parameter_tuning_job, 0},
     {"DescribeTrainingJob", h_tuned_describe_training_job, 0},

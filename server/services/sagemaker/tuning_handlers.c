@@ -25,9 +25,6 @@
 #include <strings.h>
 
 #define DEFAULT_MAX_RESULTS 10
-#define DEFAULT_TAG_PAGE 50
-#define MAX_TAGS_PER_RESOURCE 50
-#define TUNING_ARN_PART ":hyper-parameter-tuning-job/"
 
 static cJSON *member(const cJSON *o, const char *name)
 {
@@ -412,143 +409,9 @@ int h_list_training_jobs_for_hyper_parameter_tuning_job(sm_req *r)
 /* ---- tags on tuning-job ARNs --------------------------------------------------------------------
  */
 
-static int is_tuning_arn(const sm_req *r)
-{
-    const char *arn = json_string(r->input, "ResourceArn");
-    return arn && strstr(arn, TUNING_ARN_PART) != NULL;
-}
-
-static int tuning_or_reply(sm_req *r, int64_t *id, char arn[STORE_ARN_MAX])
-{
-    store_tuning t;
-    int rc = store_tuning_get_by_arn(json_string(r->input, "ResourceArn"), &t);
-    if (rc == SM_OK && strcmp(t.region, r->region) != 0) rc = SM_ENOTFOUND;
-    if (rc == SM_OK) {
-        *id = t.id;
-        snprintf(arn, STORE_ARN_MAX, "%s", t.arn);
-    }
-    store_tuning_clear(&t);
-    if (rc == SM_ENOTFOUND) return reply_error(r, "ValidationException", "Resource does not exist");
-    return rc == SM_OK ? SM_OK : reply_internal(r);
-}
-
-static int count_tag(int64_t pos, const char *k, const char *v, void *arg)
-{
-    (void)pos, (void)k, (void)v;
-    ++*(int *)arg;
-    return 0;
-}
-
-static int tuning_add_tags(sm_req *r)
-{
-    const cJSON *tags = member(r->input, "Tags"), *t;
-    cJSON_ArrayForEach(t, tags)
-    {
-        const char *k = json_string(t, "Key");
-        if (k && strncmp(k, "aws:", 4) == 0)
-            return reply_error(r, "ValidationException",
-                               "Tag keys starting with 'aws:' are reserved for system use: '%s'.",
-                               k);
-    }
-    int64_t id;
-    char arn[STORE_ARN_MAX];
-    if (tuning_or_reply(r, &id, arn)) return SM_ERR;
-    int rc = SM_OK, count = 0;
-    cJSON_ArrayForEach(t, tags)
-    {
-        if (rc == SM_OK)
-            rc = store_tuning_tag_put(id, json_string(t, "Key"), json_string(t, "Value"));
-    }
-    if (rc == SM_OK &&
-        store_tuning_tag_each(id, 0, MAX_TAGS_PER_RESOURCE + 1, count_tag, &count) < 0)
-        rc = SM_ESTORE;
-    if (rc == SM_OK && count > MAX_TAGS_PER_RESOURCE)
-        return reply_error(r, "ResourceLimitExceeded",
-                           "Resource %s would have %d tags; a resource can have at most %d.", arn,
-                           count, MAX_TAGS_PER_RESOURCE);
-    if (rc != SM_OK) return reply_internal(r);
-    cJSON *out = cJSON_CreateObject();
-    if (out) cJSON_AddItemToObject(out, "Tags", cJSON_Duplicate(tags, 1));
-    return reply_json(r, out);
-}
-
-typedef struct tag_page {
-    cJSON *tags;
-    int want, seen;
-    int64_t last_pos;
-} tag_page;
-
-static int on_tag(int64_t pos, const char *k, const char *v, void *arg)
-{
-    tag_page *p = arg;
-    if (++p->seen > p->want) return 1;
-    p->last_pos = pos;
-    cJSON *t = cJSON_CreateObject();
-    cJSON_AddStringToObject(t, "Key", k);
-    cJSON_AddStringToObject(t, "Value", v);
-    cJSON_AddItemToArray(p->tags, t);
-    return 0;
-}
-
-static int tuning_list_tags(sm_req *r)
-{
-    int64_t id;
-    char arn[STORE_ARN_MAX];
-    if (tuning_or_reply(r, &id, arn)) return SM_ERR;
-    tag_page p = {.want = (int)json_number(r->input, "MaxResults", DEFAULT_TAG_PAGE)};
-    if (p.want > 1000) p.want = 1000;
-    int64_t after = 0;
-    const char *token = json_string(r->input, "NextToken");
-    if (token && *token) {
-        char payload[TOKEN_PAYLOAD_MAX];
-        int64_t tid = -1;
-        if (tok_decode(token, payload, sizeof payload) != SM_OK ||
-            sscanf(payload, "TT|%" SCNd64 "|%" SCNd64, &tid, &after) != 2 || tid != id)
-            return reply_error(r, "ValidationException", "Invalid NextToken.");
-    }
-    cJSON *out = cJSON_CreateObject();
-    p.tags = cJSON_AddArrayToObject(out, "Tags");
-    if (!p.tags || store_tuning_tag_each(id, after, p.want + 1, on_tag, &p) < 0) {
-        cJSON_Delete(out);
-        return reply_internal(r);
-    }
-    if (p.seen > p.want) {
-        char payload[64], tok[TOKEN_MAX];
-        snprintf(payload, sizeof payload, "TT|%" PRId64 "|%" PRId64, id, p.last_pos);
-        if (tok_encode(payload, tok, sizeof tok) == SM_OK)
-            cJSON_AddStringToObject(out, "NextToken", tok);
-    }
-    return reply_json(r, out);
-}
-
-static int tuning_delete_tags(sm_req *r)
-{
-    int64_t id;
-    char arn[STORE_ARN_MAX];
-    if (tuning_or_reply(r, &id, arn)) return SM_ERR;
-    int rc = SM_OK;
-    const cJSON *k;
-    cJSON_ArrayForEach(k, member(r->input, "TagKeys"))
-    {
-        if (rc == SM_OK && cJSON_IsString(k)) rc = store_tuning_tag_delete(id, k->valuestring);
-    }
-    return rc == SM_OK ? reply_json(r, cJSON_CreateObject()) : reply_internal(r);
-}
-
-int h_tuned_add_tags(sm_req *r)
-{
-    return is_tuning_arn(r) ? tuning_add_tags(r) : h_add_tags(r);
-}
-
 int h_tuned_list_tags(sm_req *r)
 {
-    if (advance(r, 0)) return SM_ERR;
-    return is_tuning_arn(r) ? tuning_list_tags(r) : h_list_tags(r);
-}
-
-int h_tuned_delete_tags(sm_req *r)
-{
-    return is_tuning_arn(r) ? tuning_delete_tags(r) : h_delete_tags(r);
+    return advance(r, 0) ? SM_ERR : h_list_tags(r);
 }
 
 /* ---- the training-job operations, after the tuning jobs that fell due ------------------------ */

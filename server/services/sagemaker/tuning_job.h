@@ -128,10 +128,8 @@ int h_list_hyper_parameter_tuning_jobs(sm_req *r);
 int h_stop_hyper_parameter_tuning_job(sm_req *r);
 int h_delete_hyper_parameter_tuning_job(sm_req *r);
 int h_list_training_jobs_for_hyper_parameter_tuning_job(sm_req *r);
-/* AddTags, ListTags, DeleteTags: tuning-job ARNs here, training-job ARNs to handlers_tags.c. */
-int h_tuned_add_tags(sm_req *r);
+/* ListTags (handlers_tags.c serves both kinds of ARN) after the tuning jobs that fell due. */
 int h_tuned_list_tags(sm_req *r);
-int h_tuned_delete_tags(sm_req *r);
 /* The training-job operations with tuning_advance_due: reads before, writes after they succeeded
  * (handlers_jobs.c, handlers_list.c). */
 int h_tuned_describe_training_job(sm_req *r);
