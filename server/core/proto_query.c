@@ -55,6 +55,7 @@
 #include "model.h"
 #include "proto_query.h"
 #include "strbuf.h"
+#include "text.h"
 
 #define QUERY_MAX_DEPTH 32
 #define QUERY_MAX_LIST 1000      /* elements (entries) of one list (map) */
@@ -754,28 +755,8 @@ int query_action(const char *body, size_t len, char *action, size_t alen, char *
 /* Length of the valid UTF-8 sequence at s that XML 1.0 can hold (0: none). */
 static int xml_char(const unsigned char *s)
 {
-    unsigned c = s[0], cp;
-    int len;
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (int i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-        return 0;
+    int len = text_utf8_len(s, 4); /* never reads past the NUL: it is no continuation byte */
+    if (len == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE) return 0; /* U+FFFE, U+FFFF */
     return len;
 }
 

@@ -52,6 +52,7 @@
 #include "model.h"
 #include "validate.h"
 #include "strbuf.h"
+#include "text.h"
 
 #define VAL_MAX_DEPTH 32
 #define VAL_TEXT_CAP 65536
@@ -183,36 +184,9 @@ static long utf8_count(const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
     long n = 0;
-    while (*s) {
-        unsigned c = *s;
-        int len;
-        unsigned cp;
-        if (c < 0x80) {
-            s++;
-            n++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return -1;
-        }
-        for (int i = 1; i < len; i++) {
-            if ((s[i] & 0xC0) != 0x80) return -1;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        s += len;
-        n++;
-    }
+    /* 4: a sequence never reads past the NUL, which is no continuation byte */
+    for (int len; *s; s += len, n++)
+        if (!(len = text_utf8_len(s, 4))) return -1;
     return n;
 }
 

@@ -141,7 +141,7 @@ static void rule_job_arn(const store_job *job, const char *rule, char *arn, size
     snprintf(proc + n, sizeof proc - (size_t)n, "%.*s-%08x", room, rule,
              (unsigned)(h & 0xffffffffu));
     for (char *p = proc; *p; p++)
-        *p = (*p >= 'A' && *p <= 'Z')                              ? (char)(*p - 'A' + 'a')
+        *p = (*p >= 'A' && *p <= 'Z')                               ? (char)(*p - 'A' + 'a')
              : (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p
                                                                     : '-';
     const char *colon = strstr(job->arn, ":training-job/");
@@ -173,8 +173,8 @@ static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON 
             if (v->at_ms < done)
                 status = completed ? "InProgress" : "Stopping";
             else
-                status = completed ? scn_extras_rule_result(&d->extras, name->valuestring)
-                                   : "Stopped";
+                status =
+                    completed ? scn_extras_rule_result(&d->extras, name->valuestring) : "Stopped";
             if (!strcmp(status, "IssuesFound"))
                 details = "RuleEvaluationConditionMet: Evaluation of the rule met its condition.";
         }

@@ -442,8 +442,7 @@ typedef struct job_list {
 static int in_startup_tx;
 
 /* Check and create every seed job, one by one, inside the caller's transaction. */
-static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nseeds,
-                     int *inserted)
+static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nseeds, int *inserted)
 {
     name_set names = {0};
     create_pools *pools = create_pools_new();
@@ -457,8 +456,8 @@ static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nse
         cJSON *j = next, *parsed = NULL;
         if (jobs->e) {
             const char *end = NULL;
-            j = parsed = cJSON_ParseWithLengthOpts(l->text + jobs->e[i].off, jobs->e[i].len, &end,
-                                                   0);
+            j = parsed =
+                cJSON_ParseWithLengthOpts(l->text + jobs->e[i].off, jobs->e[i].len, &end, 0);
             if (!j || end != l->text + jobs->e[i].off + jobs->e[i].len) {
                 int line, col;
                 size_t off = end && !j ? (size_t)(end - l->text) : jobs->e[i].off;
@@ -552,7 +551,8 @@ static int check_caps(const load *l, const cJSON *d)
     int rules = cJSON_GetArraySize(member(reg, "rules")) + cJSON_GetArraySize(member(d, "rules"));
     int scenarios = 0;
     const cJSON *s, *t;
-    cJSON_ArrayForEach(s, member(reg, "scenarios")) scenarios += !cJSON_IsTrue(member(s, "builtin"));
+    cJSON_ArrayForEach(s, member(reg, "scenarios")) scenarios +=
+        !cJSON_IsTrue(member(s, "builtin"));
     cJSON_ArrayForEach(s, member(d, "scenarios"))
     {
         const cJSON *name = member(s, "name");

@@ -185,6 +185,16 @@ int jobs_eval(const store_job *job, int64_t now_ms, jobs_ctx *c)
     return SM_OK;
 }
 
+int64_t jobs_settled_ms(const jobs_ctx *c)
+{
+    int64_t t = c->plan.nmarks ? c->plan.marks[c->plan.nmarks - 1].at_ms : 0;
+    for (int i = 0; i < c->nev; i++) {
+        int64_t e = c->ev[i].at_ms + c->plan.scenario.stop_delay_ms;
+        if (e > t) t = e;
+    }
+    return t + 1;
+}
+
 int jobs_add_event(jobs_ctx *c, lc_event_kind kind, int64_t at_ms, int64_t value, int64_t now_ms)
 {
     if (c->nev == JOBS_MAX_EVENTS) return SM_EINVAL;

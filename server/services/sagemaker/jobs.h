@@ -30,6 +30,10 @@ void jobs_ctx_free(jobs_ctx *c);
  * stored scenario or events do not parse: the row is damaged). */
 int jobs_eval(const store_job *job, int64_t now_ms, jobs_ctx *c);
 
+/* A time after which c's timeline (its plan with its events) no longer changes: the plan's last
+ * mark, or a stop plus the stop delay. Evaluating there gives the job's whole history. */
+int64_t jobs_settled_ms(const jobs_ctx *c);
+
 /* Append an event and re-evaluate. SM_EINVAL when the event list is full. */
 int jobs_add_event(jobs_ctx *c, lc_event_kind kind, int64_t at_ms, int64_t value, int64_t now_ms);
 

@@ -309,10 +309,9 @@ static int parse_spot(const perr *e, const cJSON *o, lc_scenario *out)
 
 int scn_from_json(const cJSON *in, lc_scenario *out, char *err, size_t errlen)
 {
-    static const char *const names[] = {"name",        "steps",       "stopDelaySeconds",
-                                        "failure",     "spot",        "metrics",
-                                        "ruleResults", "description", "logLines",
-                                        "objective"};
+    static const char *const names[] = {"name",     "steps",    "stopDelaySeconds", "failure",
+                                        "spot",     "metrics",  "ruleResults",      "description",
+                                        "logLines", "objective"};
     const perr e = {err, errlen};
     const cJSON *f[10];
     if (err && errlen > 0) err[0] = '\0';

@@ -30,17 +30,6 @@ int64_t training_final_metric_ms(const lc_view *v)
     return (at - 1) / 1000 * 1000;
 }
 
-/* A time after which the job's timeline no longer changes in any way the log shows. */
-static int64_t settled_ms(const jobs_ctx *c)
-{
-    int64_t t = c->plan.nmarks ? c->plan.marks[c->plan.nmarks - 1].at_ms : 0;
-    for (int i = 0; i < c->nev; i++) {
-        int64_t e = c->ev[i].at_ms + c->plan.scenario.stop_delay_ms;
-        if (e > t) t = e;
-    }
-    return t + 1;
-}
-
 /* The job's context evaluated over its whole timeline; NULL when out of memory or damaged. */
 static jobs_ctx *timeline(const store_job *job, int *rc)
 {
@@ -50,7 +39,7 @@ static jobs_ctx *timeline(const store_job *job, int *rc)
         jobs_ctx_free(c);
         return NULL;
     }
-    lc_eval(&c->plan, c->ev, c->nev, settled_ms(c), &c->view);
+    lc_eval(&c->plan, c->ev, c->nev, jobs_settled_ms(c), &c->view);
     return c;
 }
 

@@ -114,17 +114,6 @@ static int scan_series(const jl_log *log, const char *regex, outcome *o)
     return rc;
 }
 
-/* After this time the child's timeline no longer changes (training_log.c's rule). */
-static int64_t settled_ms(const jobs_ctx *c)
-{
-    int64_t t = c->plan.nmarks ? c->plan.marks[c->plan.nmarks - 1].at_ms : 0;
-    for (int i = 0; i < c->nev; i++) {
-        int64_t e = c->ev[i].at_ms + c->plan.scenario.stop_delay_ms;
-        if (e > t) t = e;
-    }
-    return t + 1;
-}
-
 static int outcome_compute(const store_job *job, const char *metric, outcome *o)
 {
     memset(o, 0, sizeof *o);
@@ -136,7 +125,7 @@ static int outcome_compute(const store_job *job, const char *metric, outcome *o)
         jobs_ctx_free(c);
         return rc;
     }
-    int64_t settled = settled_ms(c);
+    int64_t settled = jobs_settled_ms(c);
     lc_eval(&c->plan, c->ev, c->nev, settled, &c->view);
     const lc_view *v = &c->view;
     o->end = v->last_modified_ms > job->created_ms ? v->last_modified_ms : settled;
