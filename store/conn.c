@@ -28,10 +28,15 @@
 #include <unistd.h>
 
 #define LIST_COLS                                                                                  \
-    "id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "                \
+    "jobs.id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "           \
     "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "                   \
-    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn"
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn, rev"
 #define FROM_REGION " FROM jobs WHERE region = :region"
+/* A whole job: its row, its request and its scenario (row_to_job's with_text columns). */
+#define JOB_TEXTS                                                                                  \
+    ", job_requests.request, scenarios.text, events FROM jobs "                                    \
+    "JOIN job_requests ON job_requests.job_id = jobs.id "                                          \
+    "JOIN scenarios ON scenarios.id = jobs.scenario_id "
 #define TUNING_COLS                                                                                \
     "id, region, name, arn, created_ms, strategy, request, extra, events, summary, status, "       \
     "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1)"
@@ -43,26 +48,40 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_ROLLBACK] = "ROLLBACK",
     [SQL_JOB_INSERT] =
         "INSERT INTO jobs(region, name, arn, created_ms, scenario_name, max_runtime_s, "
-        "max_wait_s, keep_alive_s, spot, max_retry, request, scenario, events, status, "
+        "max_wait_s, keep_alive_s, spot, max_retry, scenario_id, events, status, "
         "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms, training_plan_arn) "
         "VALUES(:region, :name, :arn, :created, :scenario_name, :max_runtime, :max_wait, "
-        ":keep_alive, :spot, :max_retry, :request, :scenario, :events, :status, :secondary, "
+        ":keep_alive, :spot, :max_retry, :scenario_id, :events, :status, :secondary, "
         "NULLIF(:warm_pool,''), :last_modified, NULLIF(:end,-1), NULLIF(:next,-1), "
         ":training_plan_arn)",
+    [SQL_JOB_REQUEST_PUT] = "INSERT OR REPLACE INTO job_requests(job_id, request) "
+                            "VALUES(:id, :request)",
+    [SQL_SCENARIO_ID] = "SELECT id FROM scenarios WHERE text = :text",
+    [SQL_SCENARIO_ADD] = "INSERT INTO scenarios(text) VALUES(:text)",
     [SQL_JOB_ARN_BY_NAME] = "SELECT arn FROM jobs WHERE region = :region AND name = :name "
                             "COLLATE NOCASE",
-    [SQL_JOB_GET] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs "
+    [SQL_JOB_GET] = "SELECT " LIST_COLS JOB_TEXTS
                     "WHERE region = :region AND name = :name COLLATE NOCASE",
-    [SQL_JOB_GET_BY_ARN] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs "
-                           "WHERE arn = :arn",
-    [SQL_JOB_UPDATE] = "UPDATE jobs SET events = :events, request = COALESCE(:request, request), "
-                       "status = :status, secondary = "
-                       ":secondary, warm_pool = NULLIF(:warm_pool,''), last_modified_ms = "
-                       ":last_modified, end_ms = NULLIF(:end,-1), next_change_ms = "
-                       "NULLIF(:next,-1) WHERE id = :id",
+    [SQL_JOB_GET_BY_ARN] = "SELECT " LIST_COLS JOB_TEXTS
+                           "WHERE region = :region AND name = :name COLLATE NOCASE AND arn = :arn",
+    /* A change of events or request changes what the job shows: rev counts them, and the
+     * rendered views of the job are dropped (views.c). */
+    [SQL_JOB_UPDATE] = "UPDATE jobs SET events = :events, rev = rev + 1, status = :status, "
+                       "secondary = :secondary, warm_pool = NULLIF(:warm_pool,''), "
+                       "last_modified_ms = :last_modified, end_ms = NULLIF(:end,-1), "
+                       "next_change_ms = NULLIF(:next,-1) WHERE id = :id",
+    [SQL_JOB_SET_STATE] = "UPDATE jobs SET status = :status, secondary = :secondary, "
+                          "warm_pool = NULLIF(:warm_pool,''), last_modified_ms = :last_modified, "
+                          "end_ms = NULLIF(:end,-1), next_change_ms = NULLIF(:next,-1) "
+                          "WHERE id = :id",
+    [SQL_VIEW_DROP] = "DELETE FROM job_views WHERE job_id = :id",
+    [SQL_VIEW_GET] = "SELECT job_views.from_ms, COALESCE(job_views.until_ms,-1), job_views.body "
+                     "FROM jobs JOIN job_views ON job_views.job_id = jobs.id "
+                     "WHERE jobs.region = :region AND jobs.name = :name COLLATE NOCASE",
     [SQL_JOB_DELETE] = "DELETE FROM jobs WHERE id = :id",
     [SQL_DUE_ANY] = "SELECT 1 FROM jobs WHERE next_change_ms <= :now LIMIT 1",
-    [SQL_DUE_EACH] = "SELECT " LIST_COLS ", NULL, scenario, events FROM jobs "
+    [SQL_DUE_EACH] = "SELECT " LIST_COLS ", NULL, scenarios.text, events FROM jobs "
+                     "JOIN scenarios ON scenarios.id = jobs.scenario_id "
                      "WHERE next_change_ms <= :now ORDER BY next_change_ms",
     /* ListTrainingJobs: keyset paging, one row per (sort, order). */
     [SQL_LIST_FIRST + 0] = "SELECT " LIST_COLS FROM_REGION " ORDER BY created_ms, id LIMIT :n",
@@ -100,12 +119,15 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_META_PUT] = "INSERT INTO meta(key, value) VALUES(:key, :value) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [SQL_RESET_TAGS] = "DELETE FROM tags",
+    [SQL_RESET_VIEWS] = "DELETE FROM job_views",
+    [SQL_RESET_REQUESTS] = "DELETE FROM job_requests",
     [SQL_RESET_JOBS] = "DELETE FROM jobs",
+    [SQL_RESET_SCENARIOS] = "DELETE FROM scenarios",
     [SQL_JOB_COUNT] = "SELECT COUNT(*) FROM jobs",
     [SQL_ALL_JOBS] = "SELECT " LIST_COLS " FROM jobs ORDER BY created_ms DESC, id DESC LIMIT :n",
-    [SQL_WARM_POOL_EACH] = "SELECT " LIST_COLS ", request, scenario, events FROM jobs WHERE "
-                           "region = :region AND warm_pool = :status AND id != :exclude "
-                           "ORDER BY end_ms, id",
+    [SQL_WARM_POOL_EACH] = "SELECT " LIST_COLS JOB_TEXTS
+                           "WHERE region = :region AND warm_pool = :status AND jobs.id != :exclude "
+                           "ORDER BY end_ms, jobs.id",
     /* Hyperparameter tuning jobs (tuning.c): TUNING_COLS are read by row_to_tuning. */
     [SQL_TUNING_INSERT] =
         "INSERT INTO tuning_jobs(region, name, arn, created_ms, strategy, request, extra, events, "
@@ -226,6 +248,27 @@ static const char *const migration[] = {
     "ALTER TABLE jobs ADD COLUMN training_plan_arn TEXT;"
     "UPDATE jobs SET training_plan_arn = json_extract(request, '$.ResourceConfig.TrainingPlanArn')"
     " WHERE instr(request, '\"TrainingPlanArn\"') > 0;",
+    /* 4: the big texts out of the row that state updates rewrite (a scenario is stored once
+     * for all the jobs that share it; the request in a table of its own), a revision that
+     * counts the changes of events and request, and the rendered Describe bodies (views.c).
+     * The ARN index goes: an ARN names its region and job, which jobs_by_name finds. */
+    "CREATE TABLE scenarios(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);"
+    "INSERT OR IGNORE INTO scenarios(text) SELECT scenario FROM jobs ORDER BY id;"
+    "CREATE TABLE job_requests("
+    " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    " request TEXT NOT NULL);"
+    "INSERT INTO job_requests(job_id, request) SELECT id, request FROM jobs;"
+    "ALTER TABLE jobs ADD COLUMN scenario_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET scenario_id = (SELECT id FROM scenarios WHERE text = jobs.scenario);"
+    "ALTER TABLE jobs DROP COLUMN request;"
+    "ALTER TABLE jobs DROP COLUMN scenario;"
+    "DROP INDEX jobs_by_arn;"
+    "CREATE TABLE job_views("
+    " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    " from_ms INTEGER NOT NULL,"
+    " until_ms INTEGER,"
+    " body TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migration / sizeof migration[0]))
 
@@ -503,6 +546,7 @@ int store_open(const char *path)
 
 void store_close(void)
 {
+    store_views_stop(); /* its writer has a connection of its own */
     pthread_mutex_lock(&registry_lock);
     /* Close the others first: the memdb database lives while its last connection does. */
     conn *c = registry;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads the LIST_COLS columns (0..17) into j; with_text also reads request, scenario, events. */
+/* Reads the LIST_COLS columns (0..18) into j; with_text also reads request, scenario, events. */
 static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
 {
     memset(j, 0, sizeof *j);
@@ -36,12 +36,13 @@ static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
     if (sqlite3_column_type(st, 17) != SQLITE_NULL &&
         !(j->training_plan_arn = store_dup_col(st, 17)))
         return SM_ENOMEM;
+    j->rev = sqlite3_column_int64(st, 18);
     if (!with_text) return SM_OK;
-    if (sqlite3_column_type(st, 18) != SQLITE_NULL && !(j->request = store_dup_col(st, 18))) {
+    if (sqlite3_column_type(st, 19) != SQLITE_NULL && !(j->request = store_dup_col(st, 19))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
-    if (!(j->scenario = store_dup_col(st, 19)) || !(j->events = store_dup_col(st, 20))) {
+    if (!(j->scenario = store_dup_col(st, 20)) || !(j->events = store_dup_col(st, 21))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
@@ -67,6 +68,32 @@ static void bind_state(sqlite3_stmt *st, const store_state *s)
     store_bind_int(st, ":next", s->next_change_ms);
 }
 
+/* The id of scenario text `text`, added to the scenarios table when new. */
+static int scenario_id_of(const char *text, int64_t *id)
+{
+    sqlite3_stmt *st = store_stmt(SQL_SCENARIO_ID);
+    if (!st) return SM_ESTORE;
+    store_bind_text(st, ":text", text);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW) return SM_OK;
+    if (rc != SQLITE_DONE || !(st = store_stmt(SQL_SCENARIO_ADD))) return SM_ESTORE;
+    store_bind_text(st, ":text", text);
+    if (store_exec_stmt(st) != SM_OK) return SM_ESTORE;
+    *id = sqlite3_last_insert_rowid(store_db());
+    return SM_OK;
+}
+
+static int put_request(int64_t id, const char *request)
+{
+    sqlite3_stmt *st = store_stmt(SQL_JOB_REQUEST_PUT);
+    if (!st) return SM_ESTORE;
+    store_bind_int(st, ":id", id);
+    store_bind_text(st, ":request", request);
+    return store_exec_stmt(st);
+}
+
 int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
 {
     sqlite3_stmt *st = store_stmt(SQL_JOB_ARN_BY_NAME);
@@ -81,7 +108,8 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return SM_ESTORE;
-
+    int64_t scenario_id;
+    if (scenario_id_of(j->scenario ? j->scenario : "{}", &scenario_id) != SM_OK) return SM_ESTORE;
     if (!(st = store_stmt(SQL_JOB_INSERT))) return SM_ESTORE;
     store_bind_text(st, ":region", j->region);
     store_bind_text(st, ":name", j->name);
@@ -93,8 +121,7 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     store_bind_int(st, ":keep_alive", j->keep_alive_s);
     store_bind_int(st, ":spot", j->spot);
     store_bind_int(st, ":max_retry", j->max_retry);
-    store_bind_text(st, ":request", j->request);
-    store_bind_text(st, ":scenario", j->scenario);
+    store_bind_int(st, ":scenario_id", scenario_id);
     store_bind_text(st, ":events", j->events ? j->events : "[]");
     if (j->training_plan_arn && j->training_plan_arn[0])
         store_bind_text(st, ":training_plan_arn", j->training_plan_arn);
@@ -105,7 +132,8 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     bind_state(st, &s);
     if (store_exec_stmt(st) != SM_OK) return SM_ESTORE;
     j->id = sqlite3_last_insert_rowid(store_db());
-    return SM_OK;
+    j->rev = 0;
+    return put_request(j->id, j->request ? j->request : "{}");
 }
 
 static int get_one(sqlite3_stmt *st, store_job *out)
@@ -133,10 +161,23 @@ int store_job_get(const char *region, const char *name, store_job *out)
     return get_one(st, out);
 }
 
+/* arn:PARTITION:sagemaker:REGION:ACCOUNT:training-job/NAME names its region and job, which
+ * the (region, name) index finds; the whole ARN must still match. */
 int store_job_get_by_arn(const char *arn, store_job *out)
 {
+    char region[STORE_REGION_MAX];
+    const char *p = arn;
+    for (int colons = 0; colons < 3 && p; colons++)
+        if ((p = strchr(p, ':'))) p++;
+    const char *end = p ? strchr(p, ':') : NULL;
+    const char *name = strstr(arn, ":training-job/");
+    if (!p || !end || !name || (size_t)(end - p) >= sizeof region) return SM_ENOTFOUND;
+    memcpy(region, p, (size_t)(end - p));
+    region[end - p] = 0;
     sqlite3_stmt *st = store_stmt(SQL_JOB_GET_BY_ARN);
     if (!st) return SM_ESTORE;
+    store_bind_text(st, ":region", region);
+    store_bind_text(st, ":name", name + strlen(":training-job/"));
     store_bind_text(st, ":arn", arn);
     return get_one(st, out);
 }
@@ -147,7 +188,19 @@ int store_job_update(int64_t id, const char *events, const char *request, const 
     if (!st) return SM_ESTORE;
     store_bind_int(st, ":id", id);
     store_bind_text(st, ":events", events);
-    if (request) store_bind_text(st, ":request", request);
+    bind_state(st, s);
+    if (store_exec_stmt(st) != SM_OK) return SM_ESTORE;
+    if (request && put_request(id, request) != SM_OK) return SM_ESTORE;
+    if (!(st = store_stmt(SQL_VIEW_DROP))) return SM_ESTORE;
+    store_bind_int(st, ":id", id);
+    return store_exec_stmt(st);
+}
+
+int store_job_set_state(int64_t id, const store_state *s)
+{
+    sqlite3_stmt *st = store_stmt(SQL_JOB_SET_STATE);
+    if (!st) return SM_ESTORE;
+    store_bind_int(st, ":id", id);
     bind_state(st, s);
     return store_exec_stmt(st);
 }
@@ -248,6 +301,10 @@ int64_t store_job_count(void)
 int store_reset(void)
 {
     if (store_tuning_reset() != SM_OK) return SM_ESTORE;
-    if (store_exec_stmt(store_stmt(SQL_RESET_TAGS)) != SM_OK) return SM_ESTORE;
-    return store_exec_stmt(store_stmt(SQL_RESET_JOBS));
+    /* children first: with them gone, deleting a job finds nothing to cascade to */
+    static const store_sql order[] = {SQL_RESET_TAGS, SQL_RESET_VIEWS, SQL_RESET_REQUESTS,
+                                      SQL_RESET_JOBS, SQL_RESET_SCENARIOS};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (store_exec_stmt(store_stmt(order[i])) != SM_OK) return SM_ESTORE;
+    return SM_OK;
 }

@@ -36,6 +36,7 @@ typedef struct store_job {
     char *request;  /* the normalised CreateTrainingJob request, JSON text */
     char *scenario; /* the scenario as it was at creation, JSON text */
     char *events;   /* the events received, JSON text */
+    int64_t rev;    /* changes of events or request since the job was created */
     /* Materialised state at the last evaluation (what ListTrainingJobs sorts and filters on). */
     char status[STORE_STATUS_MAX];
     char secondary[STORE_STATUS_MAX];
@@ -73,8 +74,11 @@ void store_rollback(void);
 int store_job_insert(store_job *job, char existing_arn[STORE_ARN_MAX]);
 int store_job_get(const char *region, const char *name, store_job *out); /* SM_ENOTFOUND */
 int store_job_get_by_arn(const char *arn, store_job *out);               /* SM_ENOTFOUND */
-/* Rewrite events, state and (when request is non-NULL) the stored request of job id. */
+/* Rewrite events, state and (when request is non-NULL) the stored request of job id: what the
+ * job shows changes, so its revision goes up and its stored views are dropped. */
 int store_job_update(int64_t id, const char *events, const char *request, const store_state *st);
+/* Rewrite the materialised state of job id alone (what its events already made it). */
+int store_job_set_state(int64_t id, const store_state *st);
 int store_job_delete(int64_t id);
 void store_job_clear(store_job *job);
 
@@ -116,6 +120,24 @@ int store_tag_each(int64_t job_id, int64_t after_pos, int limit,
 /* Settings kept with the data (clock anchors, the NextToken secret...). */
 int store_meta_get(const char *key, char *out, size_t outlen); /* SM_ENOTFOUND */
 int store_meta_put(const char *key, const char *value);
+
+/* ---- views (views.c) ----------------------------------------------------------------------
+ * The body a job showed when last rendered, kept so that the next read at a time the body
+ * has not changed serves it as is. A view of job id at revision rev holds from from_ms until
+ * until_ms (-1: for ever); store_job_update drops a job's views.
+ *
+ * store_view_get: SM_OK with *body (malloc'd) when job (region, name) has a view valid at
+ * now_ms; SM_ENOTFOUND when it has none (or the job does not exist).
+ * store_view_put: keep a view; it is queued and stored shortly after by a writer thread, if
+ * the job is still at revision rev then (or dropped when the queue is full).
+ * store_views_epoch: drop every view unless the store's views were made by `epoch` (a build:
+ * another one may render other bytes); then they are this epoch's.
+ * store_views_stop: store what is queued and stop the writer (store_close calls it). */
+int store_view_get(const char *region, const char *name, int64_t now_ms, char **body);
+void store_view_put(int64_t job_id, int64_t rev, int64_t from_ms, int64_t until_ms,
+                    const char *body);
+int store_views_epoch(const char *epoch);
+void store_views_stop(void);
 
 /* Remove every job and tag. */
 int store_reset(void);

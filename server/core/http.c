@@ -27,11 +27,12 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
-#include <openssl/rand.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,21 +122,54 @@ static int hold(struct MHD_Connection *conn, int ms)
     return 0;
 }
 
+/* A request id needs to be unique, not secret: each thread draws its ids from its own
+ * xoshiro256** generator, seeded once from the kernel (a syscall and OpenSSL's fork check per
+ * request cost more than the rest of a small request's bookkeeping). */
+static __thread uint64_t id_state[4];
+static __thread int id_seeded;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t id_next(void)
+{
+    uint64_t *s = id_state, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3], s[2] ^= t, s[3] = rotl(s[3], 45);
+    return r;
+}
+
 static void request_id(char out[37])
 {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1) {
-        /* Never fails on Linux in practice; fall back to something unique enough. */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^ rand());
+    if (!id_seeded) {
+        if (getrandom(id_state, sizeof id_state, 0) != (ssize_t)sizeof id_state) {
+            /* Never fails on Linux in practice; fall back to something unique enough. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            id_state[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
+            id_state[1] = (uint64_t)(uintptr_t)&id_seeded;
+            id_state[2] = (uint64_t)getpid();
+            id_state[3] = 0x9e3779b97f4a7c15u;
+        }
+        id_seeded = 1;
     }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    unsigned char b[16];
+    uint64_t hi = id_next(), lo = id_next();
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(hi >> (8 * i));
+        b[8 + i] = (unsigned char)(lo >> (8 * i));
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* a version 4 UUID */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = 0;
 }
 
 /* Gather n more bytes of body. Past the cap the bytes are dropped and counted, and the upload

@@ -12,6 +12,7 @@
 #include "fixtures.h"
 #include "registry.h"
 #include "http.h"
+#include "buildid.h"
 #include "journal.h"
 #include "log.h"
 #include "service.h"
@@ -74,8 +75,9 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR, "cannot open the database %s: %s", cfg.db, store_errmsg());
         return 1;
     }
-    if (boot_clock_init() != SM_OK || boot_secret_init() != SM_OK) {
-        log_msg(LOG_ERROR, "cannot restore the clock or token secret from %s: %s", cfg.db,
+    if (boot_clock_init() != SM_OK || boot_secret_init() != SM_OK ||
+        store_views_epoch(build_id()) != SM_OK) {
+        log_msg(LOG_ERROR, "cannot restore the clock, token secret or views from %s: %s", cfg.db,
                 store_errmsg());
         store_close();
         return 1;

@@ -18,9 +18,12 @@ void req_free(sm_req *r)
     free(r->body);
     cJSON_Delete(r->input);
     free(r->reply_body);
+    if (r->op_state_free) r->op_state_free(r->op_state);
     r->body = NULL;
     r->input = NULL;
     r->reply_body = NULL;
+    r->op_state = NULL;
+    r->op_state_free = NULL;
 }
 
 /* The status each error code has on the real service (spec §1.5). Unlisted codes: 400. */
@@ -183,6 +186,22 @@ int reply_json(sm_req *r, cJSON *out)
     set_body(r, 200, r->protocol == PROTO_QUERY ? QUERY_CONTENT_TYPE : json_type(r), text);
     r->error_code = NULL;
     return SM_OK;
+}
+
+int reply_json_text(sm_req *r, char *text)
+{
+    if (r->protocol == PROTO_JSON_1_0 || r->protocol == PROTO_JSON_1_1) {
+        set_body(r, 200, json_type(r), text);
+        r->error_code = NULL;
+        return SM_OK;
+    }
+    cJSON *out = cJSON_Parse(text); /* other protocols encode from the tree */
+    free(text);
+    if (!out) {
+        reply_oom(r);
+        return SM_ENOMEM;
+    }
+    return reply_json(r, out);
 }
 
 int reply_is_json_error(const sm_req *r)

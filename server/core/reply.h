@@ -22,6 +22,9 @@
 /* Takes ownership of `out` (frees it). Status 200. Returns SM_OK, or SM_ENOMEM (then it has
  * replied InternalFailure). */
 int reply_json(sm_req *r, cJSON *out);
+/* The same for an output already printed as JSON text (taken over: freed): sent as is to JSON
+ * protocols, re-encoded for the others. */
+int reply_json_text(sm_req *r, char *text);
 /* Writes the error, replacing any reply already set. Returns SM_ERR so that handlers can
  * `return reply_error(...)`. */
 int reply_error(sm_req *r, const char *code, const char *fmt, ...)

@@ -384,7 +384,30 @@ static int emit(cJSON *out, const out_member *om, const store_job *job, const lc
     return om->required ? -1 : 0;
 }
 
+/* The simulated time until which the body of view v stays the same: the view's next change,
+ * the next whole second of an Available warm pool's retained time, the end of the rule
+ * evaluations; -1 when it never changes. */
+static int64_t valid_until(const lc_view *v, const derived *d)
+{
+    int64_t u = v->next_change_ms;
+#define EARLIER(t) (u = u < 0 || (t) < u ? (t) : u)
+    if (v->warm_pool == LC_WP_AVAILABLE)
+        EARLIER(v->training_end_ms + (v->warm_pool_retained_s + 1) * 1000);
+    int64_t rules_done = v->training_end_ms + RULE_EVALUATION_MS;
+    if ((cJSON_GetArraySize(d->debug_rules) > 0 || cJSON_GetArraySize(d->profiler_rules) > 0) &&
+        v->training_end_ms >= 0 && v->at_ms < rules_done)
+        EARLIER(rules_done);
+#undef EARLIER
+    return u;
+}
+
 cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by)
+{
+    return describe_job_until(job, v, reused_by, NULL);
+}
+
+cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *reused_by,
+                          int64_t *until_ms)
 {
     const cJSON *shape = model_shape(sagemaker_model(),
                                      model_output_shape(sagemaker_model(), "DescribeTrainingJob"));
@@ -416,6 +439,7 @@ cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_b
     bad = bad || !out_plan;
     for (int i = 0; !bad && i < out_n; i++)
         bad = emit(out, &out_plan[i], job, v, d, req);
+    if (!bad && until_ms) *until_ms = valid_until(v, d);
     cJSON_Delete(req);
     if (d) {
         cJSON_Delete(d->metric_defs);

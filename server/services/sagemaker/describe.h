@@ -16,6 +16,10 @@
 /* Build the Describe body; NULL on allocation failure or a damaged stored request. reused_by
  * names the job that took the warm pool over ("" or NULL when none). Caller owns the result. */
 cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_by);
+/* The same, and the simulated time until which the body stays as it is (-1: for ever): the
+ * body of v->at_ms is the body of every time in [v->at_ms, *until_ms). */
+cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *reused_by,
+                          int64_t *until_ms);
 
 /* One TrainingJobSummary from the materialised columns; WarmPoolStatus from view v when given
  * (with ResourceRetainedBillableTimeInSeconds and ReusedByJob, as in Describe), else its

@@ -46,14 +46,24 @@ static void release(store_job *job, jobs_ctx *c)
     jobs_ctx_free(c);
 }
 
+/* A job's body changes only at the times its view says, or when an update drops its stored
+ * views: a body rendered once is served from the store until then (store.h, "Views"). */
 int h_describe_training_job(sm_req *r)
 {
+    char *body;
+    int rc = store_view_get(r->region, job_name(r), r->now_ms, &body);
+    if (rc == SM_OK) return reply_json_text(r, body);
+    if (rc != SM_ENOTFOUND) return reply_internal(r);
     store_job job;
     jobs_ctx *c;
     if (load_or_reply(r, &job, &c, "ValidationException")) return SM_ERR;
-    cJSON *out = describe_job(&job, &c->view, c->reused_by);
+    int64_t until = -1;
+    cJSON *out = describe_job_until(&job, &c->view, c->reused_by, &until);
+    body = out ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    if (body) store_view_put(job.id, job.rev, c->view.at_ms, until, body);
     release(&job, c);
-    return out ? reply_json(r, out) : reply_internal(r);
+    return body ? reply_json_text(r, body) : reply_internal(r);
 }
 
 int h_stop_training_job(sm_req *r)

@@ -246,7 +246,7 @@ static int advance_one(store_job *job, void *arg)
     } else {
         jobs_state(&a->c->view, &st);
     }
-    a->rc = store_job_update(job->id, job->events, NULL, &st);
+    a->rc = store_job_set_state(job->id, &st);
     return a->rc != SM_OK;
 }
 
