@@ -1,8 +1,8 @@
 -- common.lua: what every benchmark script shares (loaded by describe.lua, list.lua,
--- create.lua). The requests look like an AWS SDK's: awsJson 1.1 POST with X-Amz-Target and a
--- SigV4 Authorization header (signatures are not checked by sagemock; its credential scope
--- names the region). done() prints one machine-readable line, BENCH_RESULT {json}, that
--- tests/bench/bench.py reads.
+-- create.lua, call.lua). The requests look like an AWS SDK's: an awsJson POST with X-Amz-Target
+-- and a SigV4 Authorization header (signatures are not checked by sagemock nor by moto; the
+-- credential scope names the region and the signing service). done() prints one
+-- machine-readable line, BENCH_RESULT {json}, that tests/bench/bench.py reads.
 
 local common = {}
 
@@ -18,6 +18,17 @@ function common.post(operation, body)
    local h = {}
    for k, v in pairs(common.headers) do h[k] = v end
    h["X-Amz-Target"] = "SageMaker." .. operation
+   return wrk.format("POST", "/", h, body)
+end
+
+-- Any awsJson call: target "Logs_20140328.GetLogEvents", content type
+-- "application/x-amz-json-1.0" or "-1.1", service the SigV4 signing name ("logs", "monitoring").
+function common.rpc(target, content_type, service, body)
+   local h = {}
+   for k, v in pairs(common.headers) do h[k] = v end
+   h["Content-Type"] = content_type
+   h["X-Amz-Target"] = target
+   h["Authorization"] = h["Authorization"]:gsub("/sagemaker/", "/" .. service .. "/", 1)
    return wrk.format("POST", "/", h, body)
 end
 
