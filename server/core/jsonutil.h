@@ -19,4 +19,9 @@ const cJSON *json_array(const cJSON *o, const char *name);
 /* o.name is JSON true. */
 int json_true(const cJSON *o, const char *name);
 
+/* Append s as a JSON string, escaped byte for byte as cJSON prints it (for bodies written as
+ * text that must equal what a cJSON tree would print). */
+struct strbuf;
+void json_put_string(struct strbuf *b, const char *s);
+
 #endif

@@ -357,22 +357,35 @@ int reply_raw(sm_req *r, int status, const char *type, const char *body, size_t 
     return SM_OK;
 }
 
-cJSON *reply_time(int64_t ms)
+void reply_time_text(int64_t ms, char out[32])
 {
     /* The text cJSON would print for ms / 1000.0 (an integer, or up to three decimals with
      * trailing zeros dropped), without its printf("%1.15g") + sscanf round trip per number. */
+    int64_t s = ms / 1000;
+    int frac = (int)(ms % 1000), n = 0;
+    char digits[24];
+    uint64_t u = (uint64_t)s;
+    do
+        digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < (int)sizeof digits);
+    int k = 0;
+    while (n)
+        out[k++] = digits[--n];
+    if (frac) {
+        out[k++] = '.';
+        out[k++] = (char)('0' + frac / 100);
+        out[k++] = (char)('0' + frac / 10 % 10);
+        out[k++] = (char)('0' + frac % 10);
+        while (out[k - 1] == '0')
+            k--;
+    }
+    out[k] = 0;
+}
+
+cJSON *reply_time(int64_t ms)
+{
     if (ms < 0) return cJSON_CreateNumber((double)ms / 1000.0);
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%lld", (long long)(ms / 1000));
-    int frac = (int)(ms % 1000);
-    if (frac) {
-        buf[n++] = '.';
-        buf[n++] = (char)('0' + frac / 100);
-        buf[n++] = (char)('0' + frac / 10 % 10);
-        buf[n++] = (char)('0' + frac % 10);
-        while (buf[n - 1] == '0')
-            n--;
-        buf[n] = 0;
-    }
+    reply_time_text(ms, buf);
     return cJSON_CreateRaw(buf);
 }

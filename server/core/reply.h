@@ -44,7 +44,9 @@ int reply_admin_error(sm_req *r, int status, const char *fmt, ...)
 /* A raw body with a content type (copied). */
 int reply_raw(sm_req *r, int status, const char *type, const char *body, size_t len);
 
-/* Timestamps on the wire: epoch seconds with a millisecond fraction, as a JSON number. */
+/* Timestamps on the wire: epoch seconds with a millisecond fraction, as a JSON number;
+ * reply_time_text writes the number's text for a time ms >= 0. */
 cJSON *reply_time(int64_t ms);
+void reply_time_text(int64_t ms, char out[32]);
 
 #endif

@@ -5,6 +5,7 @@
 #include "model.h"
 #include "sagemaker.h"
 #include "errors.h"
+#include "jsonutil.h"
 #include "reply.h"
 #include "scenario.h"
 #include "training_log.h"
@@ -454,32 +455,41 @@ cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *re
     return out;
 }
 
-cJSON *describe_summary(const store_job *job, const lc_view *v, const char *reused_by)
+void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v,
+                           const char *reused_by)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *wp = NULL;
-    if (v && v->warm_pool != LC_WP_NONE)
-        wp = warm_pool_status(v, reused_by);
-    else if (!v && job->warm_pool[0] && (wp = cJSON_CreateObject()) &&
-             !cJSON_AddStringToObject(wp, "Status", job->warm_pool)) {
-        cJSON_Delete(wp);
-        wp = NULL;
+    char t[32];
+    sb_puts(b, "{\"TrainingJobName\":");
+    json_put_string(b, job->name);
+    sb_puts(b, ",\"TrainingJobArn\":");
+    json_put_string(b, job->arn);
+    reply_time_text(job->created_ms, t);
+    sb_printf(b, ",\"CreationTime\":%s", t);
+    if (job->end_ms >= 0) {
+        reply_time_text(job->end_ms, t);
+        sb_printf(b, ",\"TrainingEndTime\":%s", t);
     }
-    if (!o || ((v ? v->warm_pool != LC_WP_NONE : job->warm_pool[0] != 0) && !wp) ||
-        !cJSON_AddStringToObject(o, "TrainingJobName", job->name) ||
-        !cJSON_AddStringToObject(o, "TrainingJobArn", job->arn) ||
-        !cJSON_AddItemToObject(o, "CreationTime", reply_time(job->created_ms)) ||
-        (job->end_ms >= 0 &&
-         !cJSON_AddItemToObject(o, "TrainingEndTime", reply_time(job->end_ms))) ||
-        !cJSON_AddItemToObject(o, "LastModifiedTime", reply_time(job->last_modified_ms)) ||
-        !cJSON_AddStringToObject(o, "TrainingJobStatus", job->status) ||
-        !cJSON_AddStringToObject(o, "SecondaryStatus", job->secondary) ||
-        (job->training_plan_arn &&
-         !cJSON_AddStringToObject(o, "TrainingPlanArn", job->training_plan_arn))) {
-        cJSON_Delete(o);
-        cJSON_Delete(wp);
-        return NULL;
+    reply_time_text(job->last_modified_ms, t);
+    sb_printf(b, ",\"LastModifiedTime\":%s", t);
+    sb_puts(b, ",\"TrainingJobStatus\":");
+    json_put_string(b, job->status);
+    sb_puts(b, ",\"SecondaryStatus\":");
+    json_put_string(b, job->secondary);
+    if (job->training_plan_arn) {
+        sb_puts(b, ",\"TrainingPlanArn\":");
+        json_put_string(b, job->training_plan_arn);
     }
-    if (wp) cJSON_AddItemToObject(o, "WarmPoolStatus", wp);
-    return o;
+    if (v ? v->warm_pool != LC_WP_NONE : job->warm_pool[0] != 0) {
+        sb_puts(b, ",\"WarmPoolStatus\":{\"Status\":");
+        json_put_string(b, v ? lc_warm_pool_name(v->warm_pool) : job->warm_pool);
+        if (v && v->warm_pool_retained_s >= 0)
+            sb_printf(b, ",\"ResourceRetainedBillableTimeInSeconds\":%lld",
+                      (long long)v->warm_pool_retained_s);
+        if (v && v->warm_pool == LC_WP_REUSED && reused_by && reused_by[0]) {
+            sb_puts(b, ",\"ReusedByJob\":");
+            json_put_string(b, reused_by);
+        }
+        sb_putc(b, '}');
+    }
+    sb_putc(b, '}');
 }

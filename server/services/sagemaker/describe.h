@@ -10,6 +10,7 @@
 
 #include "store.h"
 #include "lifecycle.h"
+#include "strbuf.h"
 
 #include <cjson/cJSON.h>
 
@@ -21,10 +22,12 @@ cJSON *describe_job(const store_job *job, const lc_view *v, const char *reused_b
 cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *reused_by,
                           int64_t *until_ms);
 
-/* One TrainingJobSummary from the materialised columns; WarmPoolStatus from view v when given
- * (with ResourceRetainedBillableTimeInSeconds and ReusedByJob, as in Describe), else its
- * Status alone from the column. Caller owns the result. */
-cJSON *describe_summary(const store_job *job, const lc_view *v, const char *reused_by);
+/* One TrainingJobSummary from the materialised columns, appended to b as JSON text (a page
+ * of 100 is written directly rather than built as a tree); WarmPoolStatus from view v when
+ * given (with ResourceRetainedBillableTimeInSeconds and ReusedByJob, as in Describe), else
+ * its Status alone from the column. */
+void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v,
+                           const char *reused_by);
 
 /* The S3 URI of the job's model artifacts, from its OutputDataConfig. */
 void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen);

@@ -14,6 +14,7 @@
 #include "describe.h"
 #include "errors.h"
 #include "jobs.h"
+#include "jsonutil.h"
 #include "handlers.h"
 #include "reply.h"
 #include "token.h"
@@ -41,7 +42,8 @@ typedef struct page {
     int want;       /* MaxResults */
     int seen;       /* rows visited */
     store_job last; /* the last row of the page (for the NextToken) */
-    cJSON *summaries;
+    strbuf out;     /* the reply, written as text */
+    int nsummaries;
     jobs_ctx *ctx; /* for jobs whose warm pool needs the whole job; allocated when first needed */
     int oom;
 } page;
@@ -115,12 +117,8 @@ static int on_row(store_job *j, void *arg)
             p->oom = 1; /* the store or an allocation failed: InternalFailure */
             return 1;
         }
-        cJSON *s = describe_summary(j, v, v ? p->ctx->reused_by : NULL);
-        if (!s || !cJSON_AddItemToArray(p->summaries, s)) {
-            cJSON_Delete(s);
-            p->oom = 1;
-            return 1;
-        }
+        if (p->nsummaries++) sb_putc(&p->out, ',');
+        describe_summary_text(&p->out, j, v, v ? p->ctx->reused_by : NULL);
     }
     return 0;
 }
@@ -183,22 +181,25 @@ int h_list_training_jobs(sm_req *r)
                  .created_before = time_member(in, "CreationTimeBefore"),
                  .modified_after = time_member(in, "LastModifiedTimeAfter"),
                  .modified_before = time_member(in, "LastModifiedTimeBefore")};
-    page p = {.f = &f, .now_ms = r->now_ms, .want = want, .summaries = cJSON_CreateArray()};
-    cJSON *out = cJSON_CreateObject();
-    int n = p.summaries && out ? store_list(r->region, sort, desc, &cur, want + 1, on_row, &p)
-                               : SM_ENOMEM;
+    page p = {.f = &f, .now_ms = r->now_ms, .want = want};
+    sb_puts(&p.out, "{\"TrainingJobSummaries\":[");
+    int n = store_list(r->region, sort, desc, &cur, want + 1, on_row, &p);
     jobs_ctx_free(p.ctx);
-    if (n < 0 || p.oom || !cJSON_AddItemToObject(out, "TrainingJobSummaries", p.summaries)) {
-        cJSON_Delete(p.summaries); /* not attached to out on any of these paths */
-        cJSON_Delete(out);
+    sb_putc(&p.out, ']');
+    if (p.seen > want) {
+        char tok[TOKEN_MAX];
+        if (token_out(r, sort, desc, &p.last, tok, sizeof tok) == SM_OK) {
+            sb_puts(&p.out, ",\"NextToken\":");
+            json_put_string(&p.out, tok);
+        }
+    }
+    sb_putc(&p.out, '}');
+    char *text = sb_take(&p.out);
+    if (n < 0 || p.oom || !text) {
+        free(text);
         return reply_error(r, "InternalFailure",
                            "The request processing has failed because of an unknown error, "
                            "exception or failure.");
     }
-    if (p.seen > want) {
-        char tok[TOKEN_MAX];
-        if (token_out(r, sort, desc, &p.last, tok, sizeof tok) == SM_OK)
-            cJSON_AddStringToObject(out, "NextToken", tok);
-    }
-    return reply_json(r, out);
+    return reply_json_text(r, text);
 }
