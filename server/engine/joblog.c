@@ -129,8 +129,7 @@ static uint64_t fnv_pair(const char *a, const char *b)
     return fnv_str(h, b);
 }
 
-/* splitmix64's finalizer: spreads FNV's low-entropy high bits. */
-static uint64_t mix64(uint64_t x)
+uint64_t jl_mix64(uint64_t x)
 {
     x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9u;
@@ -282,7 +281,7 @@ static void sb_push(sb *b, int64_t ts, const char *msg, size_t n)
         msg = notice;
         n = (size_t)k;
     }
-    uint64_t x = mix64(b->seed + (uint64_t)b->nev * 0x9E3779B97F4A7C15u);
+    uint64_t x = jl_mix64(b->seed + (uint64_t)b->nev * 0x9E3779B97F4A7C15u);
     int64_t ing = sat_add(ts, 100 + (int64_t)(x % 801));
     if (ing < b->last_ing) ing = b->last_ing;
     if (ing > b->now) {
@@ -735,7 +734,7 @@ static int ci_contains(const char *s, const char *w)
 static double start_value(const char *job, const jl_metric *m)
 {
     double f = m->final;
-    uint64_t h = mix64(fnv_pair(job, m->name) ^ 0x243F6A8885A308D3u);
+    uint64_t h = jl_mix64(fnv_pair(job, m->name) ^ 0x243F6A8885A308D3u);
     double u = (double)(h >> 11) / 9007199254740992.0; /* [0, 1) */
     double mag = fabs(f) > 1e-3 ? fabs(f) : 0.1;
     int lossy = ci_contains(m->name, "loss") || ci_contains(m->name, "error") ||

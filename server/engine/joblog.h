@@ -138,6 +138,10 @@ int jl_epochs(const char *hyperparameters);
  * FinalMetricDataList so the log and Describe agree. */
 double jl_default_metric(const char *job, const char *metric);
 
+/* splitmix64's finalizer: spreads the low-entropy high bits of a hash (FNV's). Shared with
+ * metrics.c's noise. */
+uint64_t jl_mix64(uint64_t x);
+
 /* Write `value` as the shortest decimal text that reads back as the same double (%.15g, else
  * %.17g). Returns the length. */
 int jl_format_number(double value, char *out, size_t outlen);

@@ -35,7 +35,10 @@ static int push(mx_series *s, int64_t t_ms, double v)
         s->p = p;
         s->cap = cap;
     }
-    s->p[s->n++] = (mx_point){t_ms, v};
+    mx_point *p = &s->p[s->n++];
+    memset(p, 0, sizeof *p); /* padding too: series are compared with memcmp */
+    p->t_ms = t_ms;
+    p->v = v;
     return SM_OK;
 }
 
@@ -62,35 +65,73 @@ static int number_of(const char *s, size_t n, double *out)
     return 1;
 }
 
-int mx_scan(const jl_stream *s, const char *regex, mx_series *out)
+struct mx_scanner {
+    pcre2_code *re;
+    pcre2_match_data *md;
+    pcre2_match_context *mc;
+};
+
+void mx_scanner_free(mx_scanner *sc)
 {
-    if (!s || !regex) return SM_OK;
+    if (!sc) return;
+    pcre2_match_context_free(sc->mc);
+    pcre2_match_data_free(sc->md);
+    pcre2_code_free(sc->re);
+    free(sc);
+}
+
+int mx_scanner_new(const char *regex, mx_scanner **out)
+{
+    *out = NULL;
+    if (!regex) return SM_EINVAL;
     int err;
     PCRE2_SIZE off;
     pcre2_code *re =
         pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
     if (!re) return err == PCRE2_ERROR_HEAP_FAILED ? SM_ENOMEM : SM_EINVAL;
-    pcre2_match_data *md = pcre2_match_data_create(2, NULL);
-    pcre2_match_context *mc = pcre2_match_context_create(NULL);
-    int rc = md && mc ? SM_OK : SM_ENOMEM;
-    if (mc) { /* the log engine's limits: a pathological regex stays bounded */
-        pcre2_set_match_limit(mc, 100000);
-        pcre2_set_depth_limit(mc, 10000);
-        pcre2_set_heap_limit(mc, 4096);
+    mx_scanner *sc = calloc(1, sizeof *sc);
+    if (sc) {
+        sc->re = re;
+        sc->md = pcre2_match_data_create(2, NULL);
+        sc->mc = pcre2_match_context_create(NULL);
     }
-    for (int i = 0; rc == SM_OK && i < s->nevents; i++) {
+    if (!sc || !sc->md || !sc->mc) {
+        if (!sc) pcre2_code_free(re);
+        mx_scanner_free(sc);
+        return SM_ENOMEM;
+    }
+    /* the log engine's limits: a pathological regex stays bounded */
+    pcre2_set_match_limit(sc->mc, 100000);
+    pcre2_set_depth_limit(sc->mc, 10000);
+    pcre2_set_heap_limit(sc->mc, 4096);
+    *out = sc;
+    return SM_OK;
+}
+
+int mx_scanner_run(mx_scanner *sc, const jl_stream *s, int from, mx_series *out)
+{
+    int rc = SM_OK;
+    for (int i = from < 0 ? 0 : from; s && rc == SM_OK && i < s->nevents; i++) {
         const char *msg = s->events[i].message;
-        int m = pcre2_match(re, (PCRE2_SPTR)msg, strlen(msg), 0, 0, md, mc);
+        int m = pcre2_match(sc->re, (PCRE2_SPTR)msg, strlen(msg), 0, 0, sc->md, sc->mc);
         if (m == PCRE2_ERROR_NOMEMORY) rc = SM_ENOMEM;
         if (m < 2) continue; /* no match, no group 1, or a limit: the same every time */
-        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sc->md);
         double v;
         if (ov[2] == PCRE2_UNSET || !number_of(msg + ov[2], ov[3] - ov[2], &v)) continue;
         rc = push(out, floor_to(s->events[i].timestamp_ms, 1000), v);
+        if (rc == SM_OK) out->p[out->n - 1].ev = i;
     }
-    pcre2_match_context_free(mc);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
+    return rc;
+}
+
+int mx_scan(const jl_stream *s, const char *regex, mx_series *out)
+{
+    if (!s || !regex) return SM_OK;
+    mx_scanner *sc;
+    int rc = mx_scanner_new(regex, &sc);
+    if (rc == SM_OK) rc = mx_scanner_run(sc, s, 0, out);
+    mx_scanner_free(sc);
     return rc;
 }
 
@@ -199,19 +240,10 @@ static uint64_t fnv(uint64_t h, const char *s)
     return (h ^ 0xff) * FNV_PRIME; /* a separator, so "ab"+"c" differs from "a"+"bc" */
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
-}
-
 /* A number in [0, 1) for (job, host, kind, minute). */
 static double noise(uint64_t seed, int64_t minute)
 {
-    uint64_t h = mix64(seed ^ ((uint64_t)minute * 0x9E3779B97F4A7C15u));
+    uint64_t h = jl_mix64(seed ^ ((uint64_t)minute * 0x9E3779B97F4A7C15u));
     return (double)(h >> 11) / 9007199254740992.0;
 }
 

@@ -36,6 +36,7 @@
 typedef struct mx_point {
     int64_t t_ms; /* whole seconds, in milliseconds */
     double v;
+    int ev; /* algorithm metrics: the index of the log event it was read from */
 } mx_point;
 
 /* A growing list of points (free with mx_series_free). */
@@ -51,16 +52,19 @@ void mx_series_free(mx_series *s);
  * SageMaker would have refused). */
 int mx_scan(const jl_stream *s, const char *regex, mx_series *out);
 
+/* The same scan, with the regex compiled once for several runs (the tuning engine's objective
+ * series and CloudWatch's cached series read the log through it). */
+typedef struct mx_scanner mx_scanner;
+/* 0 with *out (free with mx_scanner_free), SM_EINVAL when the regex does not compile, or
+ * SM_ENOMEM. */
+int mx_scanner_new(const char *regex, mx_scanner **out);
+/* Append the datapoints of events [from, s->nevents) of s to out. 0 or SM_ENOMEM. */
+int mx_scanner_run(mx_scanner *sc, const jl_stream *s, int from, mx_series *out);
+void mx_scanner_free(mx_scanner *sc);
+
 /* ---- instance metrics ---------------------------------------------------------------- */
 
-typedef enum mx_kind {
-    MX_CPU = 0,
-    MX_MEMORY,
-    MX_DISK,
-    MX_GPU,
-    MX_GPU_MEMORY,
-    MX_NKINDS
-} mx_kind;
+typedef enum mx_kind { MX_CPU = 0, MX_MEMORY, MX_DISK, MX_GPU, MX_GPU_MEMORY, MX_NKINDS } mx_kind;
 
 /* "CPUUtilization", ... */
 const char *mx_kind_name(mx_kind k);

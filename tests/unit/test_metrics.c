@@ -31,7 +31,7 @@ static void test_a_regex_reads_its_values_off_the_stream_at_the_lines_second(voi
     char m0[] = "Epoch 1/3", m1[] = "train:loss=1.5", m2[] = "train:loss=n/a",
          m3[] = "validation:train:loss=0.9", m4[] = "train:loss=0.25 and train:loss=7",
          m5[] = "train:loss=1..2";
-    jl_event ev[] = {{T0 + 100, T0 + 300, m0}, {T0 + 999, T0 + 1200, m1},
+    jl_event ev[] = {{T0 + 100, T0 + 300, m0},   {T0 + 999, T0 + 1200, m1},
                      {T0 + 1500, T0 + 1700, m2}, {T0 + 2000, T0 + 2100, m3},
                      {T0 + 3001, T0 + 3100, m4}, {T0 + 4000, T0 + 4100, m5}};
     jl_stream s = {.nevents = 6, .events = ev};
@@ -65,11 +65,12 @@ static void test_instance_types_have_their_cores_and_gpus(void **state)
     static const struct {
         const char *type;
         int vcpus, gpus;
-    } cases[] = {{"ml.m5.xlarge", 4, 0},     {"ml.c5.large", 2, 0},      {"ml.m5.24xlarge", 96, 0},
-                 {"ml.p3.2xlarge", 8, 1},    {"ml.p3.8xlarge", 32, 4},   {"ml.p3.16xlarge", 64, 8},
-                 {"ml.p4d.24xlarge", 96, 8}, {"ml.p5.48xlarge", 192, 8}, {"ml.g4dn.xlarge", 4, 1},
-                 {"ml.g5.12xlarge", 48, 4},  {"ml.g5.48xlarge", 192, 8}, {"ml.trn1.2xlarge", 8, 1},
-                 {"ml.trn1.32xlarge", 128, 16}, {"ml.t3.medium", 2, 0}, {NULL, 4, 0}};
+    } cases[] = {
+        {"ml.m5.xlarge", 4, 0},        {"ml.c5.large", 2, 0},      {"ml.m5.24xlarge", 96, 0},
+        {"ml.p3.2xlarge", 8, 1},       {"ml.p3.8xlarge", 32, 4},   {"ml.p3.16xlarge", 64, 8},
+        {"ml.p4d.24xlarge", 96, 8},    {"ml.p5.48xlarge", 192, 8}, {"ml.g4dn.xlarge", 4, 1},
+        {"ml.g5.12xlarge", 48, 4},     {"ml.g5.48xlarge", 192, 8}, {"ml.trn1.2xlarge", 8, 1},
+        {"ml.trn1.32xlarge", 128, 16}, {"ml.t3.medium", 2, 0},     {NULL, 4, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int v, g;
         mx_instance_shape(cases[i].type, &v, &g);
@@ -104,8 +105,8 @@ static void test_instance_points_come_each_minute_while_the_container_runs(void 
     (void)state;
     const lc_view *v = timeline(T0 + 10 * MIN);
     mx_series cpu = {0}, again = {0}, gpu = {0}, disk = {0};
-    assert_int_equal(
-        mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_CPU, &cpu), SM_OK);
+    assert_int_equal(mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_CPU, &cpu),
+                     SM_OK);
     /* from 3 s to 10:10: 3 s, 1:03, ..., 10:03 */
     assert_int_equal(cpu.n, 11);
     for (int i = 0; i < cpu.n; i++)
@@ -115,24 +116,24 @@ static void test_instance_points_come_each_minute_while_the_container_runs(void 
     for (int i = 2; i < 10; i++)
         assert_true(cpu.p[i].v >= 248 && cpu.p[i].v <= 368);
     assert_true(cpu.p[10].v < 48);
-    assert_int_equal(
-        mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_CPU, &again), SM_OK);
+    assert_int_equal(mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_CPU, &again),
+                     SM_OK);
     assert_memory_equal(cpu.p, again.p, (size_t)cpu.n * sizeof *cpu.p);
     mx_series_free(&again);
-    assert_int_equal(
-        mx_instance_points("job", 2, "ml.m5.xlarge", v, T0 + DAY, MX_CPU, &again), SM_OK);
+    assert_int_equal(mx_instance_points("job", 2, "ml.m5.xlarge", v, T0 + DAY, MX_CPU, &again),
+                     SM_OK);
     assert_int_equal(again.n, cpu.n);
     assert_true(memcmp(cpu.p, again.p, (size_t)cpu.n * sizeof *cpu.p) != 0); /* its own noise */
     /* no GPU on an m5; a p3.8xlarge's 4 GPUs are busy only while training */
     assert_int_equal(mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_GPU, &gpu),
                      SM_OK);
     assert_int_equal(gpu.n, 0);
-    assert_int_equal(
-        mx_instance_points("job", 1, "ml.p3.8xlarge", v, T0 + DAY, MX_GPU, &gpu), SM_OK);
+    assert_int_equal(mx_instance_points("job", 1, "ml.p3.8xlarge", v, T0 + DAY, MX_GPU, &gpu),
+                     SM_OK);
     assert_true(gpu.p[0].v == 0 && gpu.p[5].v >= 288 && gpu.p[5].v <= 392);
     /* the disk fills while downloading, then grows slowly; within 0-100 % */
-    assert_int_equal(
-        mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_DISK, &disk), SM_OK);
+    assert_int_equal(mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + DAY, MX_DISK, &disk),
+                     SM_OK);
     for (int i = 1; i < disk.n; i++)
         assert_true(disk.p[i].v + 0.3 >= disk.p[i - 1].v && disk.p[i].v <= 100);
     mx_series_free(&cpu);
@@ -146,15 +147,15 @@ static void test_nothing_later_than_now_and_a_running_step_counts_to_now(void **
     (void)state;
     const lc_view *v = timeline(T0 + 10 * MIN);
     mx_series s = {0};
-    assert_int_equal(
-        mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + 3 * MIN, MX_MEMORY, &s), SM_OK);
+    assert_int_equal(mx_instance_points("job", 1, "ml.m5.xlarge", v, T0 + 3 * MIN, MX_MEMORY, &s),
+                     SM_OK);
     assert_int_equal(s.n, 3); /* 0:03, 1:03, 2:03 */
     mx_series_free(&s);
     /* Training still running at 5:00: its end is unknown (-1) */
     lc_view *w = (lc_view *)timeline(-1);
     w->ntrans = 3;
-    assert_int_equal(
-        mx_instance_points("job", 1, "ml.m5.xlarge", w, T0 + 5 * MIN, MX_MEMORY, &s), SM_OK);
+    assert_int_equal(mx_instance_points("job", 1, "ml.m5.xlarge", w, T0 + 5 * MIN, MX_MEMORY, &s),
+                     SM_OK);
     assert_int_equal(s.n, 5);
     assert_true(s.p[4].v > s.p[1].v); /* memory ramps up while training */
     mx_series_free(&s);
@@ -165,8 +166,8 @@ static void test_nothing_later_than_now_and_a_running_step_counts_to_now(void **
 static void test_periods_aggregate_with_every_statistic(void **state)
 {
     (void)state;
-    mx_point p[] = {{T0, 4}, {T0 + 10000, 1}, {T0 + 20000, 3}, {T0 + 30000, 2},
-                    {T0 + 70000, 10}, {T0 + 200000, 99}};
+    mx_point p[] = {{T0, 4, 0},         {T0 + 10000, 1, 0},  {T0 + 20000, 3, 0},
+                    {T0 + 30000, 2, 0}, {T0 + 70000, 10, 0}, {T0 + 200000, 99, 0}};
     mx_buckets b;
     assert_int_equal(mx_aggregate(p, 6, T0, T0 + 120000, 60000, &b), SM_OK);
     assert_int_equal(b.n, 2); /* the point at 200 s is past the end */
@@ -198,10 +199,10 @@ static void test_periods_aggregate_with_every_statistic(void **state)
 static void test_statistic_names_and_percentiles(void **state)
 {
     (void)state;
-    const char *ok[] = {"SampleCount", "Average", "Sum", "Minimum", "Maximum", "p0",
-                        "p99",         "p99.9",   "p99.99", "p100", "p0.1"};
-    const char *bad[] = {"average", "p", "p101", "p99.999", "p-1", "p.5", "p5.", "p1000", "tm99",
-                         "", NULL};
+    const char *ok[] = {"SampleCount", "Average", "Sum",    "Minimum", "Maximum", "p0",
+                        "p99",         "p99.9",   "p99.99", "p100",    "p0.1"};
+    const char *bad[] = {"average", "p",     "p101", "p99.999", "p-1", "p.5",
+                         "p5.",     "p1000", "tm99", "",        NULL};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (!mx_stat_valid(ok[i])) fail_msg("%s should be valid", ok[i]);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
