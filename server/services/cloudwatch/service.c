@@ -42,6 +42,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +58,9 @@ extern const char cloudwatch_model_json[];
 #define GMD_DEFAULT_MAX 100800
 #define LIST_PAGE 500
 #define DAY_MS (86400 * (int64_t)1000)
-#define LISTED_MS (14 * DAY_MS)          /* ListMetrics: data in the past two weeks */
+#define LISTED_MS (14 * DAY_MS)              /* ListMetrics: data in the past two weeks */
 #define RECENT_MS (3 * 3600 * (int64_t)1000) /* RecentlyActive=PT3H */
-#define ALGORITHM (-1)                   /* cw_metric.kind of an algorithm metric */
+#define ALGORITHM (-1)                       /* cw_metric.kind of an algorithm metric */
 
 /* ------------------------------------------------------------------------ a job's metrics */
 
@@ -150,24 +151,141 @@ static void hosts_of(const cJSON *req, job_hosts *h)
     if (h->n == 0) h->type[h->n++] = json_string(rc, "InstanceType");
 }
 
-/* Every metric of `job` at now (with or without points), algorithm metrics first. 0,
- * SM_ENOMEM, or SM_EINVAL for a damaged row. */
-static int job_metrics(const store_job *job, int64_t now, cw_set *out)
+/*
+ * An algorithm metric's series is read off the job's whole log (training_log_shared), which
+ * every view of that version of the job shares: each thread keeps the series it scanned, keyed
+ * by the whole log and the regex, and takes the points of the events visible at now (a log at
+ * an earlier now is a prefix of a later one). Events visible later are scanned when asked for.
+ */
+typedef struct cached_series {
+    uint64_t gen; /* the whole log (0: an empty slot) */
+    char *regex;
+    mx_scanner *sc; /* NULL: the regex does not compile (no points) */
+    int scanned;    /* events of the stream scanned */
+    mx_series pts;
+    uint64_t last_use;
+} cached_series;
+
+#define SERIES_SLOTS 16
+
+typedef struct series_cache {
+    cached_series e[SERIES_SLOTS];
+    uint64_t clock;
+} series_cache;
+
+static __thread series_cache *tl_series;
+static pthread_key_t series_key;
+static pthread_once_t series_once = PTHREAD_ONCE_INIT;
+
+static void series_clear(cached_series *e)
+{
+    free(e->regex);
+    mx_scanner_free(e->sc);
+    mx_series_free(&e->pts);
+    memset(e, 0, sizeof *e);
+}
+
+static void series_free(void *p)
+{
+    series_cache *c = p;
+    for (int i = 0; c && i < SERIES_SLOTS; i++)
+        series_clear(&c->e[i]);
+    free(c);
+}
+
+static void series_key_init(void)
+{
+    pthread_key_create(&series_key, series_free); /* frees each thread's cache as it exits */
+}
+
+/* Append to out the points `regex` captures in stream s (NULL: none), the first events of the
+ * stream `gen` names. 0 or SM_ENOMEM. */
+static int scan_cached(uint64_t gen, const jl_stream *s, const char *regex, mx_series *out)
+{
+    if (!s) return SM_OK;
+    if (!tl_series) {
+        pthread_once(&series_once, series_key_init);
+        if (!(tl_series = calloc(1, sizeof *tl_series))) return SM_ENOMEM;
+        pthread_setspecific(series_key, tl_series);
+    }
+    series_cache *c = tl_series;
+    cached_series *e = NULL, *victim = &c->e[0];
+    for (int i = 0; i < SERIES_SLOTS && !e; i++) {
+        cached_series *x = &c->e[i];
+        if (x->gen == gen && strcmp(x->regex, regex) == 0) e = x;
+        if (!x->gen || (victim->gen && x->last_use < victim->last_use)) victim = x;
+    }
+    if (!e) {
+        e = victim;
+        series_clear(e);
+        if (!(e->regex = strdup(regex))) return SM_ENOMEM;
+        int rc = mx_scanner_new(regex, &e->sc);
+        if (rc == SM_ENOMEM) {
+            series_clear(e);
+            return rc;
+        }
+        e->gen = gen;
+    }
+    e->last_use = ++c->clock;
+    if (e->sc && e->scanned < s->nevents) {
+        if (mx_scanner_run(e->sc, s, e->scanned, &e->pts) != SM_OK) {
+            series_clear(e);
+            return SM_ENOMEM;
+        }
+        e->scanned = s->nevents;
+    }
+    for (int i = 0; i < e->pts.n && e->pts.p[i].ev < s->nevents; i++) {
+        if (out->n == out->cap) {
+            int cap = out->cap ? out->cap * 2 : 32;
+            mx_point *p = realloc(out->p, (size_t)cap * sizeof *p);
+            if (!p) return SM_ENOMEM;
+            out->p = p;
+            out->cap = cap;
+        }
+        out->p[out->n++] = e->pts.p[i];
+    }
+    return SM_OK;
+}
+
+/* Which metrics of a job a request reads: one by name and dimension (name NULL: every one). */
+typedef struct cw_want {
+    const char *name;
+    int kind; /* ALGORITHM, or an mx_kind */
+    int host; /* instance metrics: 1-based */
+} cw_want;
+
+static int wanted(const cw_want *w, const char *name, int kind, int host)
+{
+    return !w || !w->name ||
+           (w->kind == kind && strcmp(w->name, name) == 0 &&
+            (kind == ALGORITHM || w->host == host));
+}
+
+/* The metrics of `job` at now (with or without points) that `w` asks for (NULL: every one),
+ * algorithm metrics first. 0, SM_ENOMEM, or SM_EINVAL for a damaged row. */
+static int job_metrics(const store_job *job, int64_t now, const cw_want *w, cw_set *out)
 {
     cJSON *req = cJSON_Parse(job->request ? job->request : "");
     if (!req) return SM_EINVAL;
     int rc = SM_OK, repeated = 0;
-    const cJSON *defs =
-        json_array(json_object(req, "AlgorithmSpecification"), "MetricDefinitions"), *d;
-    if (cJSON_GetArraySize(defs) > 0) {
+    const cJSON *defs = json_array(json_object(req, "AlgorithmSpecification"), "MetricDefinitions"),
+                *d;
+    int any = 0;
+    cJSON_ArrayForEach(d, defs)
+    {
+        const char *name = json_string(d, "Name");
+        any |= name && json_string(d, "Regex") && wanted(w, name, ALGORITHM, 0);
+    }
+    if (any) {
         jl_log log;
-        rc = training_log(job, now, &log);
+        uint64_t gen;
+        rc = training_log_shared(job, now, &log, &gen);
         if (rc == SM_OK) {
             const jl_stream *s = log.nstreams ? &log.streams[0] : NULL;
             cJSON_ArrayForEach(d, defs)
             {
                 const char *name = json_string(d, "Name"), *regex = json_string(d, "Regex");
-                if (!name || !regex) continue;
+                if (!name || !regex || !wanted(w, name, ALGORITHM, 0)) continue;
                 int before = out->n;
                 cw_metric *m = add_metric(out, name, ALGORITHM, 0, job->name);
                 if (!m) {
@@ -175,26 +293,27 @@ static int job_metrics(const store_job *job, int64_t now, cw_set *out)
                     break;
                 }
                 repeated |= out->n == before;
-                if (mx_scan(s, regex, &m->pts) == SM_ENOMEM) {
+                if (scan_cached(gen, s, regex, &m->pts) == SM_ENOMEM) {
                     rc = SM_ENOMEM;
                     break;
                 }
             }
-            jl_free(&log);
         }
     }
     for (int i = 0; rc == SM_OK && repeated && i < out->n; i++)
         if (out->v[i].kind == ALGORITHM && out->v[i].pts.n > 1)
             qsort(out->v[i].pts.p, (size_t)out->v[i].pts.n, sizeof(mx_point), by_time);
-    jobs_ctx *c = rc == SM_OK ? jobs_ctx_new() : NULL;
-    if (rc == SM_OK && !c) rc = SM_ENOMEM;
-    if (rc == SM_OK) rc = jobs_eval(job, now, c);
-    if (rc == SM_OK) {
+    int instances = !w || !w->name || w->kind != ALGORITHM;
+    jobs_ctx *c = rc == SM_OK && instances ? jobs_ctx_new() : NULL;
+    if (rc == SM_OK && instances && !c) rc = SM_ENOMEM;
+    if (rc == SM_OK && c) rc = jobs_eval(job, now, c);
+    if (rc == SM_OK && c) {
         job_hosts h;
         hosts_of(req, &h);
         for (int host = 1; rc == SM_OK && host <= h.n; host++)
             for (int k = 0; rc == SM_OK && k < MX_NKINDS; k++) {
                 if (!mx_kind_applies((mx_kind)k, h.type[host - 1])) continue;
+                if (!wanted(w, mx_kind_name((mx_kind)k), k, host)) continue;
                 cw_metric *m = add_metric(out, mx_kind_name((mx_kind)k), k, host, job->name);
                 rc = m ? mx_instance_points(job->name, host, h.type[host - 1], &c->view, now,
                                             (mx_kind)k, &m->pts)
@@ -206,13 +325,15 @@ static int job_metrics(const store_job *job, int64_t now, cw_set *out)
     return rc;
 }
 
-/* The metrics of the jobs a request reads, each job computed once per request. */
+/* The metrics a request reads, each computed once per request. */
 typedef struct job_cache {
     struct {
-        char name[STORE_NAME_MAX];
+        char name[STORE_NAME_MAX]; /* the job */
+        char metric[256];
+        int kind, host;
         int found;
         cw_set set;
-    } *v;
+    } * v;
     int n, cap;
     int64_t now;
 } job_cache;
@@ -225,13 +346,15 @@ static void cache_free(job_cache *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The metrics of job `name` of the region (*set NULL when there is no such job). */
-static int cache_get(job_cache *c, const char *region, const char *name, const cw_set **set)
+/* The metric `w` of job `name` of the region (*set NULL when there is no such job). */
+static int cache_get(job_cache *c, const char *region, const char *name, const cw_want *w,
+                     const cw_set **set)
 {
     *set = NULL;
-    if (strlen(name) >= STORE_NAME_MAX) return SM_OK;
+    if (strlen(name) >= STORE_NAME_MAX || strlen(w->name) >= sizeof c->v->metric) return SM_OK;
     for (int i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].name, name) == 0) {
+        if (strcmp(c->v[i].name, name) == 0 && strcmp(c->v[i].metric, w->name) == 0 &&
+            c->v[i].kind == w->kind && c->v[i].host == w->host) {
             *set = c->v[i].found ? &c->v[i].set : NULL;
             return SM_OK;
         }
@@ -244,6 +367,9 @@ static int cache_get(job_cache *c, const char *region, const char *name, const c
     }
     memset(&c->v[c->n], 0, sizeof c->v[c->n]);
     snprintf(c->v[c->n].name, sizeof c->v[c->n].name, "%s", name);
+    snprintf(c->v[c->n].metric, sizeof c->v[c->n].metric, "%s", w->name);
+    c->v[c->n].kind = w->kind;
+    c->v[c->n].host = w->host;
     store_job job;
     int rc = store_job_get(region, name, &job);
     if (rc == SM_ENOTFOUND) {
@@ -251,7 +377,7 @@ static int cache_get(job_cache *c, const char *region, const char *name, const c
         return SM_OK;
     }
     if (rc != SM_OK) return rc;
-    rc = job_metrics(&job, c->now, &c->v[c->n].set);
+    rc = job_metrics(&job, c->now, w, &c->v[c->n].set);
     store_job_clear(&job);
     if (rc != SM_OK) {
         set_free(&c->v[c->n].set);
@@ -289,8 +415,10 @@ static int find_metric(job_cache *c, const char *region, const char *ns, const c
     } else {
         return SM_OK;
     }
+    cw_want w = {name, host ? mx_kind_of(name) : ALGORITHM, host};
+    if (host && w.kind < 0) return SM_OK; /* no instance metric of that name */
     const cw_set *set;
-    int rc = cache_get(c, region, job, &set);
+    int rc = cache_get(c, region, job, &w, &set);
     for (int i = 0; rc == SM_OK && set && i < set->n; i++) {
         const cw_metric *m = &set->v[i];
         if (strcmp(m->name, name) == 0 && strcmp(dim_name(m), dn) == 0 &&
@@ -351,8 +479,8 @@ static int buckets_for(const mx_series *pts, int64_t start, int64_t end, int64_t
 {
     memset(out, 0, sizeof *out);
     if (!pts || !mx_period_retained(start, now, period_s)) return SM_OK;
-    return mx_aggregate(pts->p, pts->n, mx_round_start(start, now, period_s), end,
-                        period_s * 1000, out);
+    return mx_aggregate(pts->p, pts->n, mx_round_start(start, now, period_s), end, period_s * 1000,
+                        out);
 }
 
 /* ----------------------------------------------------------------------- GetMetricStatistics */
@@ -368,8 +496,9 @@ static int h_get_metric_statistics(sm_req *r)
     const cJSON *stats = json_array(in, "Statistics"), *ext = json_array(in, "ExtendedStatistics");
     const char *unit = json_string(in, "Unit"), *name = json_string(in, "MetricName");
     if (!time_ms(in, "StartTime", &start) || !time_ms(in, "EndTime", &end))
-        return reply_error(r, "InvalidParameterValue",
-                           "The parameters StartTime and EndTime must be timestamps."); /* inferred */
+        return reply_error(
+            r, "InvalidParameterValue",
+            "The parameters StartTime and EndTime must be timestamps."); /* inferred */
     if (!mx_period_valid(period))
         return reply_error(r, "InvalidParameterValue",
                            "The parameter Period must be 1, 5, 10, 20, 30, 60 or a multiple of "
@@ -392,8 +521,9 @@ static int h_get_metric_statistics(sm_req *r)
                                cJSON_IsString(e) ? e->valuestring : "(not a string)");
     }
     if (start >= end)
-        return reply_error(r, "InvalidParameterValue",
-                           "The parameter StartTime must be less than the parameter EndTime."); /* inferred */
+        return reply_error(
+            r, "InvalidParameterValue",
+            "The parameter StartTime must be less than the parameter EndTime."); /* inferred */
     int64_t first = mx_round_start(start, r->now_ms, period);
     int64_t want = (end - first + period * 1000 - 1) / (period * 1000);
     if (want > GMS_MAX_POINTS)
@@ -479,8 +609,9 @@ static int check_queries(sm_req *r, const cJSON *queries)
 {
     int n = cJSON_GetArraySize(queries), i = 0;
     if (n == 0)
-        return reply_error(r, "InvalidParameterValue",
-                           "The parameter MetricDataQueries must contain at least one query."); /* inferred */
+        return reply_error(
+            r, "InvalidParameterValue",
+            "The parameter MetricDataQueries must contain at least one query."); /* inferred */
     if (n > GMD_MAX_QUERIES)
         return reply_error(r, "InvalidParameterValue",
                            "The collection MetricDataQueries must not have a size greater than "
@@ -530,11 +661,12 @@ static int check_queries(sm_req *r, const cJSON *queries)
                                i);
         const char *s = json_string(stat, "Stat");
         if (!mx_stat_valid(s))
-            return reply_error(r, "InvalidParameterValue",
-                               "The value %s for parameter MetricDataQueries.member.%d.MetricStat."
-                               "Stat is not supported: sagemock computes SampleCount, Average, "
-                               "Sum, Minimum, Maximum and percentiles (p0.0 to p100).", /* inferred */
-                               s ? s : "(none)", i);
+            return reply_error(
+                r, "InvalidParameterValue",
+                "The value %s for parameter MetricDataQueries.member.%d.MetricStat."
+                "Stat is not supported: sagemock computes SampleCount, Average, "
+                "Sum, Minimum, Maximum and percentiles (p0.0 to p100).", /* inferred */
+                s ? s : "(none)", i);
     }
     return SM_OK;
 }
@@ -588,12 +720,14 @@ static int h_get_metric_data(sm_req *r)
     const cJSON *in = r->input, *queries = json_array(in, "MetricDataQueries"), *q;
     int64_t start, end;
     if (!time_ms(in, "StartTime", &start) || !time_ms(in, "EndTime", &end))
-        return reply_error(r, "InvalidParameterValue",
-                           "The parameters StartTime and EndTime must be timestamps."); /* inferred */
+        return reply_error(
+            r, "InvalidParameterValue",
+            "The parameters StartTime and EndTime must be timestamps."); /* inferred */
     if (check_queries(r, queries) != SM_OK) return SM_ERR;
     if (start >= end)
-        return reply_error(r, "InvalidParameterValue",
-                           "The parameter StartTime must be less than the parameter EndTime."); /* inferred */
+        return reply_error(
+            r, "InvalidParameterValue",
+            "The parameter StartTime must be less than the parameter EndTime."); /* inferred */
     double maxdp = json_number(in, "MaxDatapoints", GMD_DEFAULT_MAX);
     if (maxdp < 1)
         return reply_error(r, "InvalidParameterValue",
@@ -611,7 +745,8 @@ static int h_get_metric_data(sm_req *r)
         if (tok_decode(token, payload, sizeof payload) != SM_OK ||
             sscanf(payload, "cw:gmd:%" SCNd64 ":%" SCNd64 ":%" SCNx64, &now, &offset, &h) != 3 ||
             h != hash || offset < 0 || now > r->now_ms)
-            return reply_error(r, "InvalidNextToken", "The specified NextToken is not valid."); /* inferred */
+            return reply_error(r, "InvalidNextToken",
+                               "The specified NextToken is not valid."); /* inferred */
     }
     int nq = cJSON_GetArraySize(queries), nres = 0;
     gmd_result *res = calloc((size_t)nq, sizeof *res);
@@ -698,7 +833,7 @@ static int filters_match(const cJSON *filters, const char *dim, const char *valu
 static int collect_job(list_ctx *l, const store_job *job)
 {
     cw_set set = {0};
-    int rc = job_metrics(job, l->now, &set);
+    int rc = job_metrics(job, l->now, NULL, &set);
     if (rc == SM_EINVAL) rc = SM_OK; /* a damaged row lists nothing */
     for (int i = 0; rc == SM_OK && i < set.n; i++) {
         const cw_metric *m = &set.v[i];
@@ -792,8 +927,8 @@ static int h_list_metrics(sm_req *r)
                   .name = json_string(in, "MetricName"),
                   .filters = json_array(in, "Dimensions")};
     int rc = SM_OK;
-    int wanted = (!ns || strcmp(ns, MX_NAMESPACE) == 0) &&
-                 (!owner || strcmp(owner, cfg.account_id) == 0);
+    int wanted =
+        (!ns || strcmp(ns, MX_NAMESPACE) == 0) && (!owner || strcmp(owner, cfg.account_id) == 0);
     char job[STORE_NAME_MAX];
     if (wanted && filtered_job(l.filters, job)) {
         store_job full;
@@ -865,7 +1000,7 @@ static int h_list_metrics(sm_req *r)
 cJSON *cw_job_metrics_json(const store_job *job, int64_t now_ms)
 {
     cw_set set = {0};
-    if (job_metrics(job, now_ms, &set) != SM_OK) {
+    if (job_metrics(job, now_ms, NULL, &set) != SM_OK) {
         set_free(&set);
         return NULL;
     }

@@ -26,6 +26,7 @@
 #include "training_log.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,7 @@ typedef struct stream_info {
 typedef struct stream_set {
     int64_t now_ms;
     const char *prefix; /* stream-name prefix */
+    int one_job;        /* the streams of one job: its log is borrowed (training_log_shared) */
     stream_info *v;
     int n, cap, oom, damaged;
 } stream_set;
@@ -140,7 +142,8 @@ static int collect_streams(store_job *job, void *arg)
     stream_set *set = arg;
     if (training_log_start(job, set->now_ms) < 0) return 0;
     jl_log log;
-    int rc = training_log(job, set->now_ms, &log);
+    int rc = set->one_job ? training_log_shared(job, set->now_ms, &log, NULL)
+                          : training_log(job, set->now_ms, &log);
     if (rc != SM_OK) {
         set->oom |= rc == SM_ENOMEM;
         set->damaged |= rc != SM_ENOMEM;
@@ -174,7 +177,7 @@ static int collect_streams(store_job *job, void *arg)
                 o->last_ingest_ms = s->events[k].ingestion_ms;
         }
     }
-    jl_free(&log);
+    if (!set->one_job) jl_free(&log);
     return set->oom;
 }
 
@@ -197,6 +200,7 @@ static int streams_with_prefix(sm_req *r, const char *prefix, stream_set *set)
     char job[STORE_NAME_MAX];
     if (strchr(prefix, '/')) { /* one job's streams: a direct lookup */
         if (!stream_job(prefix, job)) return SM_OK;
+        set->one_job = 1;
         store_job full;
         int rc = store_job_get(r->region, job, &full);
         if (rc == SM_ENOTFOUND) return SM_OK;
@@ -422,27 +426,220 @@ static cJSON *event_json(const jl_event *e)
     return NULL;
 }
 
-/* The log of the job a stream belongs to; replies when the stream does not exist. */
-static int stream_or_reply(sm_req *r, const char *stream, jl_log *log, const jl_stream **out)
+/* The log of the job a stream belongs to (borrowed: training_log_shared), with the name of the
+ * whole log it was cut from; replies when the stream does not exist. */
+static int stream_or_reply(sm_req *r, const char *stream, jl_log *log, const jl_stream **out,
+                           int *index, uint64_t *gen)
 {
     char job[STORE_NAME_MAX];
-    memset(log, 0, sizeof *log);
+    log->nstreams = 0;
     if (!stream_job(stream, job))
         return reply_error(r, "ResourceNotFoundException", STREAM_NOT_FOUND);
     store_job full;
     int rc = store_job_get(r->region, job, &full);
     if (rc == SM_ENOTFOUND) return reply_error(r, "ResourceNotFoundException", STREAM_NOT_FOUND);
     if (rc != SM_OK) return reply_internal(r);
-    rc = training_log(&full, r->now_ms, log);
+    rc = training_log_shared(&full, r->now_ms, log, gen);
     store_job_clear(&full);
     if (rc != SM_OK) return reply_internal(r);
     for (int i = 0; i < log->nstreams; i++)
         if (strcmp(log->streams[i].name, stream) == 0) {
             *out = &log->streams[i];
+            *index = i;
             return SM_OK;
         }
-    jl_free(log);
     return reply_error(r, "ResourceNotFoundException", STREAM_NOT_FOUND);
+}
+
+/*
+ * GetLogEvents answers with JSON text written here rather than a cJSON tree (a page is up to
+ * 10,000 events). Each event's object is the text cJSON prints for it, byte for byte, and a
+ * stream's events are rendered once per whole log (training_log_shared's gen): each thread
+ * keeps the last few renderings, so a page is one copy of a slice of them.
+ */
+typedef struct buf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void buf_put(buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void buf_str(buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+/* A JSON string as cJSON prints it: '"', '\\' and control characters escaped, the rest as is. */
+static void buf_json_string(buf *b, const char *s)
+{
+    buf_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 32 && c != '"' && c != '\\') continue;
+        buf_put(b, run, (size_t)(s - run));
+        char esc[8];
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[0] = '\\', esc[1] = (char)c, esc[2] = 0;
+            break;
+        case '\b':
+            strcpy(esc, "\\b");
+            break;
+        case '\f':
+            strcpy(esc, "\\f");
+            break;
+        case '\n':
+            strcpy(esc, "\\n");
+            break;
+        case '\r':
+            strcpy(esc, "\\r");
+            break;
+        case '\t':
+            strcpy(esc, "\\t");
+            break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            break;
+        }
+        buf_str(b, esc);
+        run = s + 1;
+    }
+    buf_put(b, run, (size_t)(s - run));
+    buf_put(b, "\"", 1);
+}
+
+/* A number as cJSON prints a double: an integer below 10^15 as such, else %1.15g when it reads
+ * back the same, else %1.17g. */
+static void buf_number(buf *b, int64_t v)
+{
+    char num[32];
+    if (v > -1000000000000000 && v < 1000000000000000) {
+        snprintf(num, sizeof num, "%" PRId64, v);
+    } else {
+        double d = (double)v, back;
+        snprintf(num, sizeof num, "%1.15g", d);
+        if (sscanf(num, "%lg", &back) != 1 || back != d) snprintf(num, sizeof num, "%1.17g", d);
+    }
+    buf_str(b, num);
+}
+
+/* One stream's events rendered: event i is text[off[i] .. off[i+1]), "{...}," (with its comma),
+ * and its message is len[i] bytes. */
+typedef struct rendered {
+    uint64_t gen; /* 0: an empty slot */
+    int stream, n;
+    uint64_t last_use;
+    size_t *off;
+    int *len;
+    buf text;
+} rendered;
+
+#define RENDER_SLOTS 4
+#define RENDER_BYTES (4u << 20) /* renderings kept between requests, per thread */
+
+typedef struct render_cache {
+    rendered e[RENDER_SLOTS];
+    uint64_t clock;
+} render_cache;
+
+static __thread render_cache *tl_render;
+static pthread_key_t render_key;
+static pthread_once_t render_once = PTHREAD_ONCE_INIT;
+
+static void rendered_clear(rendered *e)
+{
+    free(e->off);
+    free(e->len);
+    free(e->text.p);
+    memset(e, 0, sizeof *e);
+}
+
+static void render_free(void *p)
+{
+    render_cache *c = p;
+    for (int i = 0; c && i < RENDER_SLOTS; i++)
+        rendered_clear(&c->e[i]);
+    free(c);
+}
+
+static void render_key_init(void)
+{
+    pthread_key_create(&render_key, render_free); /* frees each thread's cache as it exits */
+}
+
+/* The rendering of the first n events of stream s (index `stream` of the whole log `gen`): a
+ * rendering of the whole log's stream serves every n up to its own. NULL when out of memory. */
+static const rendered *render(uint64_t gen, int stream, const jl_stream *s)
+{
+    if (!tl_render) {
+        pthread_once(&render_once, render_key_init);
+        if (!(tl_render = calloc(1, sizeof *tl_render))) return NULL;
+        pthread_setspecific(render_key, tl_render);
+    }
+    render_cache *c = tl_render;
+    rendered *victim = &c->e[0];
+    for (int i = 0; i < RENDER_SLOTS; i++) {
+        rendered *e = &c->e[i];
+        if (e->gen == gen && e->stream == stream && e->n >= s->nevents) {
+            e->last_use = ++c->clock;
+            return e;
+        }
+        if (!e->gen || (victim->gen && e->last_use < victim->last_use)) victim = e;
+    }
+    /* A rendering too large to keep is dropped when the next one is made. */
+    for (int i = 0; i < RENDER_SLOTS; i++)
+        if (c->e[i].gen && c->e[i].text.cap > RENDER_BYTES) rendered_clear(&c->e[i]);
+    rendered_clear(victim);
+    rendered *e = victim;
+    e->off = malloc(((size_t)s->nevents + 1) * sizeof *e->off);
+    e->len = malloc(((size_t)s->nevents + 1) * sizeof *e->len);
+    if (!e->off || !e->len) {
+        rendered_clear(e);
+        return NULL;
+    }
+    for (int i = 0; i < s->nevents; i++) {
+        const jl_event *ev = &s->events[i];
+        e->off[i] = e->text.n;
+        e->len[i] = (int)strlen(ev->message);
+        buf_str(&e->text, "{\"timestamp\":");
+        buf_number(&e->text, ev->timestamp_ms);
+        buf_str(&e->text, ",\"message\":");
+        buf_json_string(&e->text, ev->message);
+        buf_str(&e->text, ",\"ingestionTime\":");
+        buf_number(&e->text, ev->ingestion_ms);
+        buf_str(&e->text, "},");
+    }
+    e->off[s->nevents] = e->text.n;
+    if (e->text.oom) {
+        rendered_clear(e);
+        return NULL;
+    }
+    e->gen = gen;
+    e->stream = stream;
+    e->n = s->nevents;
+    e->last_use = ++c->clock;
+    return e;
 }
 
 static int h_get_log_events(sm_req *r)
@@ -455,8 +652,12 @@ static int h_get_log_events(sm_req *r)
         return reply_error(r, "InvalidParameterException", BAD_TOKEN);
     jl_log log;
     const jl_stream *s = NULL;
-    if (stream_or_reply(r, json_string(r->input, "logStreamName"), &log, &s) != SM_OK)
+    int index = 0;
+    uint64_t gen = 0;
+    if (stream_or_reply(r, json_string(r->input, "logStreamName"), &log, &s, &index, &gen) != SM_OK)
         return SM_ERR;
+    const rendered *ev = render(gen, index, s);
+    if (!ev) return reply_internal(r);
     int64_t start = (int64_t)json_number(r->input, "startTime", -1);
     int64_t end = (int64_t)json_number(r->input, "endTime", -1);
     int limit = (int)json_number(r->input, "limit", MAX_EVENTS_DEFAULT);
@@ -480,24 +681,17 @@ static int h_get_log_events(sm_req *r)
         b = hi;
         a = hi - limit > lo ? hi - limit : lo;
     }
-    cJSON *out = cJSON_CreateObject(), *events = cJSON_AddArrayToObject(out, "events");
-    int ok = out && events;
     size_t bytes = 0;
     int first = a, last = a;
     /* The 1 MB cap keeps the events nearest the direction's start. */
     if (dir == 'b' || (!dir && !json_true(r->input, "startFromHead"))) {
         first = b;
-        while (first > a && bytes + strlen(s->events[first - 1].message) + 26 <= MAX_REPLY_BYTES)
-            bytes += strlen(s->events[--first].message) + 26;
+        while (first > a && bytes + (size_t)ev->len[first - 1] + 26 <= MAX_REPLY_BYTES)
+            bytes += (size_t)ev->len[--first] + 26;
         last = b;
     } else {
-        while (last < b && bytes + strlen(s->events[last].message) + 26 <= MAX_REPLY_BYTES)
-            bytes += strlen(s->events[last++].message) + 26;
-    }
-    for (int i = first; ok && i < last; i++) {
-        cJSON *e = event_json(&s->events[i]);
-        ok = e && cJSON_AddItemToArray(events, e);
-        if (!e) break;
+        while (last < b && bytes + (size_t)ev->len[last] + 26 <= MAX_REPLY_BYTES)
+            bytes += (size_t)ev->len[last++] + 26;
     }
     char fwd[POS_DIGITS + 3], back[POS_DIGITS + 3];
     if (first == last && token) { /* nothing new: the same token back */
@@ -507,14 +701,23 @@ static int h_get_log_events(sm_req *r)
         position_token(fwd, sizeof fwd, 'f', last);
         position_token(back, sizeof back, 'b', first);
     }
-    ok = ok && cJSON_AddStringToObject(out, "nextForwardToken", fwd) &&
-         cJSON_AddStringToObject(out, "nextBackwardToken", back);
-    jl_free(&log);
-    if (!ok) {
-        cJSON_Delete(out);
+    /* {"events":[...],"nextForwardToken":"...","nextBackwardToken":"..."}, as cJSON prints it */
+    size_t slice = ev->off[last] - ev->off[first];
+    buf out = {0};
+    buf_str(&out, "{\"events\":[");
+    if (slice) buf_put(&out, ev->text.p + ev->off[first], slice - 1); /* less the last comma */
+    buf_str(&out, "],\"nextForwardToken\":");
+    buf_json_string(&out, fwd);
+    buf_str(&out, ",\"nextBackwardToken\":");
+    buf_json_string(&out, back);
+    buf_str(&out, "}");
+    if (out.oom) {
+        free(out.p);
         return reply_internal(r);
     }
-    return reply_json(r, out);
+    int rc = reply_raw(r, 200, APPLICATION_AMZ_JSON, out.p, out.n);
+    free(out.p);
+    return rc == SM_OK ? SM_OK : SM_ERR;
 }
 
 /* ------------------------------------------------------------------------- FilterLogEvents */

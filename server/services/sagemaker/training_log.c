@@ -5,6 +5,12 @@
  * last plan mark, or a stop plus the stop delay), so it holds the whole history; the engine
  * then leaves out everything later than now. Hosts are algo-1..algo-N over the instance
  * groups in order (SageMaker numbers hosts across groups the same way).
+ *
+ * A log at an earlier now is a prefix of the log at a later now (joblog.h), so the hot reads
+ * (GetLogEvents, GetMetricStatistics, DescribeLogStreams) share one whole log per job version:
+ * each thread keeps the last few whole logs it built, keyed by the exact inputs (the row's
+ * identity, request, scenario and events), and cuts the view at now from it. The cache belongs
+ * to its thread alone (no locks) and is freed when the thread exits.
  */
 #include "training_log.h"
 #include "describe.h"
@@ -16,6 +22,8 @@
 #include "tuning_job.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,10 +155,179 @@ int training_log(const store_job *job, int64_t now_ms, jl_log *out)
     return rc;
 }
 
+/* ---- the per-thread cache of whole logs ------------------------------------------------------ */
+
+#define LOG_FAR_MS (INT64_MAX / 4) /* "after everything": the whole log */
+#define LOG_CACHE_ENTRIES 8
+#define LOG_CACHE_BYTES (4u << 20) /* logs kept between requests, per thread */
+
+typedef struct cached_log {
+    int used; /* 0: an empty slot */
+    uint64_t gen, last_use;
+    int64_t id, created_ms;
+    char region[STORE_REGION_MAX]; /* the job's identity ... */
+    char name[STORE_NAME_MAX];
+    char *request, *scenario, *events; /* ... and its inputs (owned copies) */
+    size_t bytes;
+    jl_log log; /* the whole log */
+} cached_log;
+
+typedef struct log_cache {
+    cached_log e[LOG_CACHE_ENTRIES];
+    uint64_t clock, gen;
+} log_cache;
+
+static __thread log_cache *tl_logs;
+static pthread_key_t logs_key;
+static pthread_once_t logs_once = PTHREAD_ONCE_INIT;
+
+static void entry_clear(cached_log *e)
+{
+    free(e->request);
+    free(e->scenario);
+    free(e->events);
+    jl_free(&e->log);
+    memset(e, 0, sizeof *e);
+}
+
+static void logs_free(void *p)
+{
+    log_cache *c = p;
+    for (int i = 0; c && i < LOG_CACHE_ENTRIES; i++)
+        entry_clear(&c->e[i]);
+    free(c);
+}
+
+static void logs_key_init(void)
+{
+    pthread_key_create(&logs_key, logs_free); /* frees each thread's cache as it exits */
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int entry_is(const cached_log *e, const store_job *job)
+{
+    return e->used && e->id == job->id && e->created_ms == job->created_ms &&
+           strcmp(e->name, job->name) == 0 && strcmp(e->region, job->region) == 0 &&
+           same_text(e->events, job->events) && same_text(e->request, job->request) &&
+           same_text(e->scenario, job->scenario);
+}
+
+static size_t log_bytes(const jl_log *log)
+{
+    size_t n = 0;
+    for (int i = 0; i < log->nstreams; i++) {
+        const jl_stream *s = &log->streams[i];
+        n += (size_t)s->nevents * sizeof *s->events;
+        if (s->nevents) {
+            const char *last = s->events[s->nevents - 1].message;
+            n += (size_t)(last - s->text) + strlen(last) + 1;
+        }
+    }
+    return n;
+}
+
+/* The cached whole log of `job`, built when missing. NULL with *rc when it cannot be built. */
+static const cached_log *whole_log(const store_job *job, int *rc)
+{
+    *rc = SM_OK;
+    if (!tl_logs) {
+        pthread_once(&logs_once, logs_key_init);
+        if (!(tl_logs = calloc(1, sizeof *tl_logs))) {
+            *rc = SM_ENOMEM;
+            return NULL;
+        }
+        pthread_setspecific(logs_key, tl_logs);
+    }
+    log_cache *c = tl_logs;
+    cached_log *victim = &c->e[0];
+    size_t total = 0;
+    for (int i = 0; i < LOG_CACHE_ENTRIES; i++) {
+        cached_log *e = &c->e[i];
+        if (entry_is(e, job)) {
+            e->last_use = ++c->clock;
+            return e;
+        }
+        total += e->bytes;
+        if (!e->used || (victim->used && e->last_use < victim->last_use)) victim = e;
+    }
+    entry_clear(victim);
+    *rc = training_log(job, LOG_FAR_MS, &victim->log);
+    if (*rc != SM_OK) return NULL;
+    victim->request = strdup(job->request ? job->request : "");
+    victim->scenario = strdup(job->scenario ? job->scenario : "");
+    victim->events = strdup(job->events ? job->events : "");
+    if (!victim->request || !victim->scenario || !victim->events) {
+        entry_clear(victim);
+        *rc = SM_ENOMEM;
+        return NULL;
+    }
+    victim->used = 1;
+    victim->gen = ++c->gen;
+    victim->last_use = ++c->clock;
+    victim->id = job->id;
+    victim->created_ms = job->created_ms;
+    snprintf(victim->region, sizeof victim->region, "%s", job->region);
+    snprintf(victim->name, sizeof victim->name, "%s", job->name);
+    victim->bytes = log_bytes(&victim->log);
+    /* Keep the thread's logs under the budget: the oldest others go first (the new one stays
+     * until the next call whatever its size, as the caller borrows it). */
+    total += victim->bytes;
+    while (total > LOG_CACHE_BYTES) {
+        cached_log *old = NULL;
+        for (int i = 0; i < LOG_CACHE_ENTRIES; i++) {
+            cached_log *e = &c->e[i];
+            if (e->used && e != victim && (!old || e->last_use < old->last_use)) old = e;
+        }
+        if (!old) break;
+        total -= old->bytes;
+        entry_clear(old);
+    }
+    return victim;
+}
+
+/* The number of events of s ingested by now (ingestion times never decrease in a stream). */
+static int visible(const jl_stream *s, int64_t now_ms)
+{
+    int lo = 0, hi = s->nevents;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (s->events[mid].ingestion_ms <= now_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int training_log_shared(const store_job *job, int64_t now_ms, jl_log *out, uint64_t *gen)
+{
+    memset(out, 0, offsetof(jl_log, streams));
+    if (gen) *gen = 0;
+    int rc;
+    const cached_log *e = whole_log(job, &rc);
+    if (!e) return rc;
+    if (gen) *gen = e->gen;
+    for (int i = 0; i < e->log.nstreams; i++) {
+        const jl_stream *s = &e->log.streams[i];
+        if (s->created_ms > now_ms) break; /* every stream starts at the first container start */
+        jl_stream *o = &out->streams[out->nstreams++];
+        memcpy(o->name, s->name, sizeof o->name);
+        o->created_ms = s->created_ms;
+        o->events = s->events;
+        o->text = s->text;
+        o->nevents = visible(s, now_ms);
+    }
+    return SM_OK;
+}
+
 int training_last_metrics(const store_job *job, int max, int *found, double *value, int64_t *at_ms)
 {
     jl_log log;
-    int rc = training_log(job, INT64_MAX / 4, &log);
+    int rc = training_log_shared(job, LOG_FAR_MS, &log, NULL);
     if (rc != SM_OK) return rc;
     cJSON *req = cJSON_Parse(job->request ? job->request : "");
     const cJSON *md;
@@ -173,7 +350,6 @@ int training_last_metrics(const store_job *job, int max, int *found, double *val
         n++;
     }
     cJSON_Delete(req);
-    jl_free(&log);
     return rc == SM_ENOMEM ? rc : n;
 }
 
