@@ -35,7 +35,7 @@ static int add_job(store_tuning *t, void *arg)
 {
     collect *c = arg;
     tuning_state st;
-    int rc = tuning_state_load(t->region, t->name, c->now_ms, 1, 0, &st);
+    int rc = tuning_state_load(t->region, t->name, c->now_ms, TUNING_VIEWS_ALL, 0, &st);
     cJSON *d = rc == SM_OK ? tuning_describe(&st, c->now_ms) : NULL;
     cJSON *o = d ? cJSON_CreateObject() : NULL;
     if (!o) {

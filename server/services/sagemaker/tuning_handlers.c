@@ -114,7 +114,7 @@ int h_describe_hyper_parameter_tuning_job(sm_req *r)
 {
     if (advance(r, 0)) return SM_ERR;
     tuning_state st;
-    int rc = tuning_state_load(r->region, job_name(r), r->now_ms, 1, 0, &st);
+    int rc = tuning_state_load(r->region, job_name(r), r->now_ms, TUNING_VIEWS_BEST, 0, &st);
     cJSON *out = rc == SM_OK ? tuning_describe(&st, r->now_ms) : NULL;
     tuning_state_free(&st);
     if (rc == SM_ENOTFOUND) return not_found(r);
@@ -365,7 +365,7 @@ int h_list_training_jobs_for_hyper_parameter_tuning_job(sm_req *r)
         *p = (char)tolower((unsigned char)*p);
     if (token_offset(r, "C", scope, sort, desc, &offset)) return SM_ERR;
     tuning_state st;
-    int rc = tuning_state_load(r->region, job_name(r), r->now_ms, 1, 0, &st);
+    int rc = tuning_state_load(r->region, job_name(r), r->now_ms, TUNING_VIEWS_ALL, 0, &st);
     if (rc != SM_OK) {
         tuning_state_free(&st);
         return rc == SM_ENOTFOUND ? not_found(r) : reply_internal(r);

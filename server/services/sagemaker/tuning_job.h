@@ -103,10 +103,16 @@ int tuning_advance_due_in_tx(int64_t now_ms);
 /* Advance one tuning job (inside the caller's transaction). */
 int tuning_advance(store_tuning *t, int64_t now_ms);
 
-/* Load tuning job `name` of `region` and evaluate it at now, with its children's views when
- * with_children. When the job has an action due (it was not advanced), it is advanced first,
- * inside the caller's transaction when in_tx, else in its own. SM_ENOTFOUND, SM_OK, or a
- * negative code. Free with tuning_state_free (also after a failure). */
+/* Which children's lifecycle views tuning_state_load computes (has_view): none, every child's,
+ * or only the best one's (all Describe shows). */
+#define TUNING_VIEWS_NONE 0
+#define TUNING_VIEWS_ALL 1
+#define TUNING_VIEWS_BEST 2
+
+/* Load tuning job `name` of `region` and evaluate it at now, with the children's views
+ * with_children names (TUNING_VIEWS_*). When the job has an action due (it was not advanced), it is
+ * advanced first, inside the caller's transaction when in_tx, else in its own. SM_ENOTFOUND, SM_OK,
+ * or a negative code. Free with tuning_state_free (also after a failure). */
 int tuning_state_load(const char *region, const char *name, int64_t now_ms, int with_children,
                       int in_tx, tuning_state *st);
 void tuning_state_free(tuning_state *st);

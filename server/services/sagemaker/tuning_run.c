@@ -14,20 +14,19 @@
  * time; or record a stop event on the child, as StopTrainingJob would) and evaluate again;
  * then store the materialised state and next_change_ms.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include "tuning_job.h"
 #include "describe.h"
 #include "errors.h"
 #include "jobs.h"
 #include "jsonutil.h"
+#include "metrics.h"
 #include "registry.h"
 #include "reply.h"
 #include "scenario.h"
 #include "training_log.h"
 
 #include <math.h>
-#include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,31 +85,18 @@ static int push_point(outcome *o, int *cap, int64_t ms, double v)
     return SM_OK;
 }
 
-/* The objective series of the log's first stream. */
+/* The objective series of the log's first stream: CloudWatch's scan (engine/metrics.h), each
+ * point at its line's exact time (an early stop lands 1 ms after the epoch's line). */
 static int scan_series(const jl_log *log, const char *regex, outcome *o)
 {
     if (!regex || log->nstreams == 0) return SM_OK;
-    int err;
-    PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
-    if (!re) return SM_OK; /* a regex SageMaker would refuse: no series */
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    int rc = md ? SM_OK : SM_ENOMEM, cap = 0;
     const jl_stream *s = &log->streams[0];
-    for (int i = 0; rc == SM_OK && i < s->nevents; i++) {
-        const char *msg = s->events[i].message;
-        if (pcre2_match(re, (PCRE2_SPTR)msg, strlen(msg), 0, 0, md, NULL) < 2) continue;
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        if (ov[2] == PCRE2_UNSET || ov[3] <= ov[2] || ov[3] - ov[2] >= 64) continue;
-        char num[64], *end;
-        memcpy(num, msg + ov[2], ov[3] - ov[2]);
-        num[ov[3] - ov[2]] = 0;
-        double v = strtod(num, &end);
-        if (*end || end == num || !isfinite(v)) continue;
-        rc = push_point(o, &cap, s->events[i].timestamp_ms, v);
-    }
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
+    mx_series pts = {0};
+    int rc = mx_scan(s, regex, &pts), cap = 0;
+    if (rc == SM_EINVAL) rc = SM_OK; /* a regex SageMaker would refuse: no series */
+    for (int i = 0; rc == SM_OK && i < pts.n; i++)
+        rc = push_point(o, &cap, s->events[pts.p[i].ev].timestamp_ms, pts.p[i].v);
+    mx_series_free(&pts);
     return rc;
 }
 
@@ -220,6 +206,82 @@ static int outcome_parse(const char *text, outcome *o)
     return rc;
 }
 
+/*
+ * Reading a tuning job reads every child's cached outcome: each thread keeps the outcomes it
+ * parsed, keyed by their exact text (a direct-mapped table; a collision replaces), and hands out
+ * copies. The table belongs to its thread alone and is freed when the thread exits.
+ */
+#define OUTCOME_SLOTS 512
+
+typedef struct parsed_outcome {
+    uint64_t hash;
+    char *text; /* owned; NULL: an empty slot */
+    outcome o;
+} parsed_outcome;
+
+static __thread parsed_outcome *tl_outcomes;
+static pthread_key_t outcomes_key;
+static pthread_once_t outcomes_once = PTHREAD_ONCE_INIT;
+
+static void outcomes_free(void *p)
+{
+    parsed_outcome *t = p;
+    for (int i = 0; t && i < OUTCOME_SLOTS; i++) {
+        free(t[i].text);
+        outcome_free(&t[i].o);
+    }
+    free(t);
+}
+
+static void outcomes_key_init(void)
+{
+    pthread_key_create(&outcomes_key, outcomes_free); /* frees each thread's table as it exits */
+}
+
+static int outcome_copy(const outcome *from, outcome *to)
+{
+    *to = *from;
+    to->ms = NULL;
+    to->v = NULL;
+    if (from->n == 0) return SM_OK;
+    to->ms = malloc((size_t)from->n * sizeof *to->ms);
+    to->v = malloc((size_t)from->n * sizeof *to->v);
+    if (!to->ms || !to->v) {
+        outcome_free(to);
+        return SM_ENOMEM;
+    }
+    memcpy(to->ms, from->ms, (size_t)from->n * sizeof *to->ms);
+    memcpy(to->v, from->v, (size_t)from->n * sizeof *to->v);
+    return SM_OK;
+}
+
+/* outcome_parse through this thread's table. */
+static int outcome_parse_cached(const char *text, outcome *o)
+{
+    if (!text) return outcome_parse(text, o);
+    if (!tl_outcomes) {
+        pthread_once(&outcomes_once, outcomes_key_init);
+        tl_outcomes = calloc(OUTCOME_SLOTS, sizeof *tl_outcomes);
+        if (!tl_outcomes) return outcome_parse(text, o);
+        pthread_setspecific(outcomes_key, tl_outcomes);
+    }
+    uint64_t h = 1469598103934665603u;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    parsed_outcome *e = &tl_outcomes[h % OUTCOME_SLOTS];
+    if (e->text && e->hash == h && strcmp(e->text, text) == 0) return outcome_copy(&e->o, o);
+    int rc = outcome_parse(text, o);
+    if (rc != SM_OK) return rc;
+    free(e->text);
+    outcome_free(&e->o);
+    e->text = NULL;
+    if (outcome_copy(o, &e->o) == SM_OK && (e->text = strdup(text)) != NULL)
+        e->hash = h;
+    else
+        outcome_free(&e->o);
+    return SM_OK;
+}
+
 /* ---- the state ---------------------------------------------------------------------------------
  */
 
@@ -320,7 +382,7 @@ static int load_outcome(tuning_state *st, int i, int write)
     int rc;
     if (in->exists && in->row.outcome && in->row.outcome_key && in->job.events &&
         !strcmp(in->row.outcome_key, in->job.events) &&
-        outcome_parse(in->row.outcome, &o) == SM_OK) {
+        outcome_parse_cached(in->row.outcome, &o) == SM_OK) {
         set_child(st, i, &o);
         return SM_OK;
     }
@@ -352,16 +414,13 @@ static int load_outcome(tuning_state *st, int i, int write)
     return rc;
 }
 
-/* Load child i's training job (whole) and, when with_view, its lifecycle view at now. */
-static int load_job(tuning_state *st, int i, int64_t now_ms, int with_view)
+/* What the handlers show of child i's lifecycle view at now (its job already loaded). */
+static int load_view(tuning_state *st, int i, int64_t now_ms)
 {
     tuning_child_info *in = &st->info[i];
-    store_job_clear(&in->job);
-    int rc = store_job_get(st->row.region, in->row.name, &in->job);
-    in->exists = rc == SM_OK;
-    if (rc == SM_ENOTFOUND) return SM_OK;
-    if (rc != SM_OK || !with_view) return rc;
+    if (!in->exists || in->has_view) return SM_OK;
     jobs_ctx *c = jobs_ctx_new();
+    int rc;
     if (!c) return SM_ENOMEM;
     rc = jobs_eval(&in->job, now_ms, c);
     if (rc == SM_OK) {
@@ -376,6 +435,19 @@ static int load_job(tuning_state *st, int i, int64_t now_ms, int with_view)
     }
     jobs_ctx_free(c);
     return rc;
+}
+
+/* Load child i's training job (whole) and, when with_view, its lifecycle view at now. */
+static int load_job(tuning_state *st, int i, int64_t now_ms, int with_view)
+{
+    tuning_child_info *in = &st->info[i];
+    store_job_clear(&in->job);
+    in->has_view = 0;
+    int rc = store_job_get(st->row.region, in->row.name, &in->job);
+    in->exists = rc == SM_OK;
+    if (rc == SM_ENOTFOUND) return SM_OK;
+    if (rc != SM_OK || !with_view) return rc;
+    return load_view(st, i, now_ms);
 }
 
 typedef struct collect {
@@ -677,8 +749,10 @@ int tuning_state_load(const char *region, const char *name, int64_t now_ms, int 
         store_tuning t;
         int rc = store_tuning_get(region, name, &t);
         if (rc != SM_OK) return rc;
-        rc = state_open(st, &t, now_ms, with_children, 0);
+        rc = state_open(st, &t, now_ms, with_children == TUNING_VIEWS_ALL, 0);
         if (rc == SM_OK) rc = state_eval(st, now_ms, 0);
+        if (rc == SM_OK && with_children == TUNING_VIEWS_BEST && st->view.best >= 0)
+            rc = load_view(st, st->view.best, now_ms);
         if (rc != SM_ESTATE) return rc;
         /* Not advanced yet (an input changed since its due time was set): advance it. */
         store_tuning_clear(&t);

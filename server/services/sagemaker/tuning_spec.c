@@ -588,7 +588,7 @@ static int check_warm_start(create_error *e, const cJSON *in, const char *region
         const char *pname = json_string(p, "HyperParameterTuningJobName");
         if (!pname) continue;
         tuning_state st;
-        int r = tuning_state_load(region, pname, now_ms, 1, 1, &st);
+        int r = tuning_state_load(region, pname, now_ms, TUNING_VIEWS_BEST, 1, &st);
         if (r == SM_ENOTFOUND) {
             rc = VERR("The parent hyperparameter tuning job %s does not exist.", pname);
             break;
