@@ -31,6 +31,8 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ struct mshape {
     const char *name;   /* borrowed from the model root */
     const cJSON *shape; /* borrowed from the model root */
     pcre2_code *re;     /* owned; NULL when the shape has no pattern */
+    atomic_int jit;     /* re has been through the JIT compiler (see model_pattern_match) */
 };
 
 struct mop {
@@ -190,7 +193,7 @@ static int cmp_op(const void *a, const void *b)
 static const struct mshape *find_shape(const sm_model *m, const char *name)
 {
     if (!name || !m || !m->shapes) return NULL;
-    struct mshape key = {name, NULL, NULL};
+    struct mshape key = {.name = name};
     return bsearch(&key, m->shapes, m->nshapes, sizeof *m->shapes, cmp_shape);
 }
 
@@ -493,14 +496,53 @@ int model_set_printed_patterns(sm_model *m, const char *const *pairs, char *err,
  * that hit the backtracking limit), -1 when the shape is unknown or has no pattern, and
  * SM_ENOMEM (-2) when the per-call match data cannot be allocated.
  */
+/* Each thread's match data, kept between matches (it holds a single pair) and freed when
+ * the thread exits. */
+static __thread pcre2_match_data *match_data;
+static pthread_key_t match_data_key;
+static pthread_once_t match_data_once = PTHREAD_ONCE_INIT;
+
+static void match_data_free(void *md)
+{
+    pcre2_match_data_free(md);
+}
+
+static void match_data_key_init(void)
+{
+    pthread_key_create(&match_data_key, match_data_free);
+}
+
+static pcre2_match_data *thread_match_data(void)
+{
+    if (match_data) return match_data;
+    pthread_once(&match_data_once, match_data_key_init);
+    if ((match_data = pcre2_match_data_create(1, NULL)))
+        pthread_setspecific(match_data_key, match_data);
+    return match_data;
+}
+
 int model_pattern_match(const sm_model *m, const char *shape_name, const char *s)
 {
-    const struct mshape *sh = find_shape(m, shape_name);
+    struct mshape *sh = (struct mshape *)find_shape(m, shape_name);
     if (!sh || !sh->re) return -1;
     if (!s) return 0;
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    /* A pattern is JIT-compiled the first time it is used (most of a model's hundreds never
+     * are: compiling them all would slow the start), once, under a lock; a thread matches
+     * only after it has seen the flag set, so it never sees a half-compiled pattern. */
+    if (!atomic_load_explicit(&sh->jit, memory_order_acquire)) {
+        static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&jit_lock);
+        if (!atomic_load_explicit(&sh->jit, memory_order_relaxed)) {
+            pcre2_jit_compile(sh->re, PCRE2_JIT_COMPLETE); /* failing: the interpreter runs */
+            atomic_store_explicit(&sh->jit, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&jit_lock);
+    }
+    pcre2_match_data *md = thread_match_data();
     if (!md) return SM_ENOMEM;
-    int rc = pcre2_match(sh->re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, m->mctx);
-    pcre2_match_data_free(md);
+    size_t len = strlen(s);
+    int rc = pcre2_match(sh->re, (PCRE2_SPTR)s, len, 0, 0, md, m->mctx);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the JIT's stack is small: ask the interpreter */
+        rc = pcre2_match(sh->re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, md, m->mctx);
     return rc >= 0 ? 1 : 0;
 }
