@@ -208,18 +208,20 @@ static int outcome_parse(const char *text, outcome *o)
 
 /*
  * Reading a tuning job reads every child's cached outcome: each thread keeps the outcomes it
- * parsed, keyed by their exact text (a direct-mapped table; a collision replaces), and hands out
- * copies. The table belongs to its thread alone and is freed when the thread exits.
+ * parsed, keyed by their exact text (sets of OUTCOME_WAYS, the least recently used replaced),
+ * and hands out copies. The table belongs to its thread alone and is freed when it exits.
  */
-#define OUTCOME_SLOTS 512
+#define OUTCOME_SLOTS 1024
+#define OUTCOME_WAYS 4
 
 typedef struct parsed_outcome {
-    uint64_t hash;
+    uint64_t hash, used;
     char *text; /* owned; NULL: an empty slot */
     outcome o;
 } parsed_outcome;
 
 static __thread parsed_outcome *tl_outcomes;
+static __thread uint64_t tl_outcomes_clock;
 static pthread_key_t outcomes_key;
 static pthread_once_t outcomes_once = PTHREAD_ONCE_INIT;
 
@@ -268,16 +270,24 @@ static int outcome_parse_cached(const char *text, outcome *o)
     uint64_t h = 1469598103934665603u;
     for (const char *p = text; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211u;
-    parsed_outcome *e = &tl_outcomes[h % OUTCOME_SLOTS];
-    if (e->text && e->hash == h && strcmp(e->text, text) == 0) return outcome_copy(&e->o, o);
+    parsed_outcome *set = &tl_outcomes[h % (OUTCOME_SLOTS / OUTCOME_WAYS) * OUTCOME_WAYS];
+    parsed_outcome *e = &set[0];
+    for (int i = 0; i < OUTCOME_WAYS; i++) {
+        if (set[i].text && set[i].hash == h && strcmp(set[i].text, text) == 0) {
+            set[i].used = ++tl_outcomes_clock;
+            return outcome_copy(&set[i].o, o);
+        }
+        if (!set[i].text || (e->text && set[i].used < e->used)) e = &set[i];
+    }
     int rc = outcome_parse(text, o);
     if (rc != SM_OK) return rc;
     free(e->text);
     outcome_free(&e->o);
     e->text = NULL;
-    if (outcome_copy(o, &e->o) == SM_OK && (e->text = strdup(text)) != NULL)
+    if (outcome_copy(o, &e->o) == SM_OK && (e->text = strdup(text)) != NULL) {
         e->hash = h;
-    else
+        e->used = ++tl_outcomes_clock;
+    } else
         outcome_free(&e->o);
     return SM_OK;
 }
