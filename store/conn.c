@@ -49,11 +49,11 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_JOB_INSERT] =
         "INSERT INTO jobs(region, name, arn, created_ms, scenario_name, max_runtime_s, "
         "max_wait_s, keep_alive_s, spot, max_retry, scenario_id, events, status, "
-        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms, training_plan_arn) "
+        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms, training_plan_arn, rev) "
         "VALUES(:region, :name, :arn, :created, :scenario_name, :max_runtime, :max_wait, "
         ":keep_alive, :spot, :max_retry, :scenario_id, :events, :status, :secondary, "
         "NULLIF(:warm_pool,''), :last_modified, NULLIF(:end,-1), NULLIF(:next,-1), "
-        ":training_plan_arn)",
+        ":training_plan_arn, :rev)",
     [SQL_JOB_REQUEST_PUT] = "INSERT OR REPLACE INTO job_requests(job_id, request) "
                             "VALUES(:id, :request)",
     [SQL_SCENARIO_ID] = "SELECT id FROM scenarios WHERE text = :text",

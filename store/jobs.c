@@ -130,9 +130,14 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
     store_state s = {j->status,           j->secondary, j->warm_pool,
                      j->last_modified_ms, j->end_ms,    j->next_change_ms};
     bind_state(st, &s);
+    /* A job starts at a random revision, not 0: a deleted job's id can be given again, and a
+     * view rendered for the old job must never match the new one (views.c). */
+    uint64_t rev;
+    sqlite3_randomness(sizeof rev, &rev);
+    store_bind_int(st, ":rev", (int64_t)(rev >> 2));
     if (store_exec_stmt(st) != SM_OK) return SM_ESTORE;
     j->id = sqlite3_last_insert_rowid(store_db());
-    j->rev = 0;
+    j->rev = (int64_t)(rev >> 2);
     return put_request(j->id, j->request ? j->request : "{}");
 }
 

@@ -36,7 +36,7 @@ typedef struct store_job {
     char *request;  /* the normalised CreateTrainingJob request, JSON text */
     char *scenario; /* the scenario as it was at creation, JSON text */
     char *events;   /* the events received, JSON text */
-    int64_t rev;    /* changes of events or request since the job was created */
+    int64_t rev;    /* revision: random at creation, + 1 at each change of events or request */
     /* Materialised state at the last evaluation (what ListTrainingJobs sorts and filters on). */
     char status[STORE_STATUS_MAX];
     char secondary[STORE_STATUS_MAX];
@@ -132,11 +132,13 @@ int store_meta_put(const char *key, const char *value);
  * the job is still at revision rev then (or dropped when the queue is full).
  * store_views_epoch: drop every view unless the store's views were made by `epoch` (a build:
  * another one may render other bytes); then they are this epoch's.
+ * store_views_flush: wait until every view queued so far has been stored (or dropped).
  * store_views_stop: store what is queued and stop the writer (store_close calls it). */
 int store_view_get(const char *region, const char *name, int64_t now_ms, char **body);
 void store_view_put(int64_t job_id, int64_t rev, int64_t from_ms, int64_t until_ms,
                     const char *body);
 int store_views_epoch(const char *epoch);
+void store_views_flush(void);
 void store_views_stop(void);
 
 /* Remove every job and tag. */

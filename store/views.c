@@ -34,6 +34,8 @@ typedef struct pending {
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER; /* a batch was written */
+static uint64_t q_seq, done_seq; /* views queued, and queued before the last batch written */
 static pending *queue;
 static int q_len;
 static size_t q_bytes;
@@ -109,6 +111,7 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&q_lock);
         }
         int n = q_len;
+        uint64_t seq = q_seq;
         if (batch) memcpy(batch, queue, (size_t)n * sizeof *batch);
         q_len = 0;
         q_bytes = 0;
@@ -120,7 +123,11 @@ static void *writer_main(void *arg)
                 free(batch[i].body);
         }
         pthread_mutex_lock(&q_lock);
+        done_seq = seq;
+        pthread_cond_broadcast(&done_cond);
     }
+    done_seq = q_seq;
+    pthread_cond_broadcast(&done_cond);
     pthread_mutex_unlock(&q_lock);
     free(batch);
     sqlite3_finalize(put);
@@ -143,8 +150,19 @@ void store_view_put(int64_t job_id, int64_t rev, int64_t from_ms, int64_t until_
         memcpy(copy, body, len + 1);
         queue[q_len++] = (pending){job_id, rev, from_ms, until_ms, copy};
         q_bytes += len;
+        q_seq++;
         pthread_cond_signal(&q_cond);
     }
+    pthread_mutex_unlock(&q_lock);
+}
+
+void store_views_flush(void)
+{
+    pthread_mutex_lock(&q_lock);
+    uint64_t target = q_seq;
+    pthread_cond_signal(&q_cond);
+    while (started == 1 && done_seq < target)
+        pthread_cond_wait(&done_cond, &q_lock);
     pthread_mutex_unlock(&q_lock);
 }
 
@@ -156,8 +174,11 @@ void store_views_stop(void)
     pthread_cond_signal(&q_cond);
     pthread_mutex_unlock(&q_lock);
     if (was == 1) pthread_join(writer, NULL);
+    pthread_mutex_lock(&q_lock);
     free(queue);
     queue = NULL;
+    started = stopping = 0; /* a store opened again starts another writer */
+    pthread_mutex_unlock(&q_lock);
 }
 
 int store_views_epoch(const char *epoch)
