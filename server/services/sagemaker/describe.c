@@ -61,12 +61,68 @@ typedef struct derived {
     char artifacts[1200];
     int profiling;
     const char *reused_by;
-    const cJSON *req;      /* borrowed; members the computed ones need are read before moves */
-    cJSON *metric_defs;    /* AlgorithmSpecification.MetricDefinitions (a copy), or NULL */
-    cJSON *debug_rules;    /* DebugRuleConfigurations (a copy), or NULL */
-    cJSON *profiler_rules; /* ProfilerRuleConfigurations (a copy), or NULL */
-    scn_extras extras;
+    const cJSON *req;         /* borrowed; members the computed ones need are read before moves */
+    cJSON *metric_defs;       /* AlgorithmSpecification.MetricDefinitions (a copy), or NULL */
+    cJSON *debug_rules;       /* DebugRuleConfigurations (a copy), or NULL */
+    cJSON *profiler_rules;    /* ProfilerRuleConfigurations (a copy), or NULL */
+    const scn_extras *extras; /* borrowed from the thread's cache (extras_of) */
 } derived;
+
+/*
+ * The extras of a scenario (metric values, rule results), parsed once per thread for the last
+ * few scenario texts: jobs share a handful of scenarios, and parsing one costs more than the
+ * rest of a Describe. Entries are only read, until the thread exits.
+ */
+#define EXTRAS_CACHE 4
+typedef struct cached_extras {
+    uint64_t hash;
+    char *text; /* owned; NULL when the slot is empty */
+    scn_extras x;
+} cached_extras;
+static __thread cached_extras *extras_cache;
+static __thread unsigned extras_next; /* the slot replaced next */
+static pthread_key_t extras_key;
+static pthread_once_t extras_once = PTHREAD_ONCE_INIT;
+static const scn_extras no_extras;
+
+static void extras_free(void *p)
+{
+    cached_extras *c = p;
+    for (int i = 0; c && i < EXTRAS_CACHE; i++)
+        free(c[i].text);
+    free(c);
+}
+
+static void extras_key_init(void)
+{
+    pthread_key_create(&extras_key, extras_free);
+}
+
+/* The extras of scenario text `text`; all empty when it does not parse. */
+static const scn_extras *extras_of(const char *text)
+{
+    if (!extras_cache) {
+        pthread_once(&extras_once, extras_key_init);
+        if (!(extras_cache = calloc(EXTRAS_CACHE, sizeof *extras_cache))) return &no_extras;
+        pthread_setspecific(extras_key, extras_cache);
+    }
+    uint64_t h = 1469598103934665603u;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    for (int i = 0; i < EXTRAS_CACHE; i++)
+        if (extras_cache[i].text && extras_cache[i].hash == h &&
+            strcmp(extras_cache[i].text, text) == 0)
+            return &extras_cache[i].x;
+    cached_extras *e = &extras_cache[extras_next++ % EXTRAS_CACHE];
+    free(e->text);
+    e->text = NULL;
+    cJSON *sc = cJSON_Parse(text);
+    int ok = scn_extras_from_json(sc, &e->x, NULL, 0) == SM_OK;
+    cJSON_Delete(sc);
+    if (!ok || !(e->text = strdup(text))) return &no_extras;
+    e->hash = h;
+    return &e->x;
+}
 
 /* FinalMetricDataList: once the job has ended after training, one entry per MetricDefinition,
  * as the job's log last printed it. A Completed job printed the scenario's final values
@@ -97,7 +153,7 @@ static cJSON *final_metrics(const store_job *job, const lc_view *v, const derive
             if (i >= n || !found[i]) continue;
             value = last[i];
             at = last_ms[i];
-        } else if (!scn_extras_metric(&d->extras, name->valuestring, &value)) {
+        } else if (!scn_extras_metric(d->extras, name->valuestring, &value)) {
             value = jl_default_metric(job->name, name->valuestring);
         }
         cJSON *e = cJSON_CreateObject();
@@ -175,7 +231,7 @@ static cJSON *rule_statuses(const store_job *job, const lc_view *v, const cJSON 
                 status = completed ? "InProgress" : "Stopping";
             else
                 status =
-                    completed ? scn_extras_rule_result(&d->extras, name->valuestring) : "Stopped";
+                    completed ? scn_extras_rule_result(d->extras, name->valuestring) : "Stopped";
             if (!strcmp(status, "IssuesFound"))
                 details = "RuleEvaluationConditionMet: Evaluation of the rule met its condition.";
         }
@@ -431,10 +487,7 @@ cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *re
             cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(req, "DebugRuleConfigurations"), 1);
         d->profiler_rules =
             cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(req, "ProfilerRuleConfigurations"), 1);
-        cJSON *sc = cJSON_Parse(job->scenario ? job->scenario : "{}");
-        if (scn_extras_from_json(sc, &d->extras, NULL, 0) != SM_OK)
-            memset(&d->extras, 0, sizeof d->extras);
-        cJSON_Delete(sc);
+        d->extras = extras_of(job->scenario ? job->scenario : "{}");
     }
     pthread_once(&out_once, out_plan_init);
     bad = bad || !out_plan;
@@ -455,8 +508,7 @@ cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *re
     return out;
 }
 
-void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v,
-                           const char *reused_by)
+void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v, const char *reused_by)
 {
     char t[32];
     sb_puts(b, "{\"TrainingJobName\":");
