@@ -24,12 +24,14 @@
 #include "config.h"
 #include "errors.h"
 #include "faults.h"
+#include "group.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "proto_cbor.h"
 #include "proto_query.h"
 #include "reply.h"
 #include "service.h"
+#include "batch.h"
 #include "store.h"
 #include "text.h"
 #include "validate.h"
@@ -235,34 +237,93 @@ static void busy_reply(sm_req *r)
     reply_error(r, "ServiceUnavailable", "%s", fault_message("ServiceUnavailable"));
 }
 
-/* The transaction around a writing operation: committed when the handler succeeded. */
+/* The reply of a write whose transaction failed: busy (another writer held the store past its
+ * timeout) or broken. */
+static void write_failed(sm_req *r, int busy)
+{
+    if (busy)
+        busy_reply(r);
+    else
+        reply_internal(r);
+}
+
+/* What runs in the transaction: the write step of a group commit's operation, else the
+ * handler. */
+static void write_step(sm_req *r)
+{
+    if (r->write)
+        r->write(r);
+    else
+        r->op->handler(r);
+}
+
+void gate_write(sm_req *r)
+{
+    int rc = store_begin();
+    if (rc != SM_OK) {
+        write_failed(r, store_last_busy());
+        return;
+    }
+    write_step(r);
+    if (r->error_code) {
+        store_rollback();
+    } else if ((rc = store_commit()) != SM_OK) {
+        int busy = store_last_busy();
+        store_rollback();
+        write_failed(r, busy);
+    }
+}
+
+void gate_write_group(sm_req **rs, int n)
+{
+    int broken = store_begin() != SM_OK;
+    int busy = broken && store_last_busy();
+    for (int i = 0; i < n && !broken; i++) {
+        sm_req *r = rs[i];
+        if (store_savepoint() != SM_OK) {
+            broken = 1;
+            break;
+        }
+        write_step(r);
+        if (!r->reply_body && r->status == 0)
+            reply_error(r, "InternalFailure", "The request produced no reply.");
+        /* A refused request undoes its own writes; when that fails, or when SQLite rolled
+         * the whole transaction back (I/O errors do), nothing of the group may stand. */
+        broken = (r->error_code ? store_rollback_to() : store_release()) != SM_OK;
+    }
+    if (!broken && store_commit() != SM_OK) {
+        broken = 1;
+        busy = store_last_busy();
+    }
+    if (!broken) return;
+    store_rollback();
+    log_msg(LOG_WARN, "a group of %d writes failed (%s): every one is answered an error", n,
+            busy ? "the store stayed busy" : store_errmsg());
+    for (int i = 0; i < n; i++)
+        write_failed(rs[i], busy);
+}
+
+/* The handler: a read as it is; a write inside its transaction; a group commit's first step
+ * outside it, its write then queued for the next group commit when the transport can wait for
+ * it (group.c), else written at once. */
 static void run_handler(sm_req *r)
 {
+    if ((r->op->flags & (OP_WRITE | OP_GROUP)) == (OP_WRITE | OP_GROUP)) {
+        r->op->handler(r);
+        if (r->status || !r->write) return; /* it answered */
+        if (r->can_wait && group_accepting())
+            r->group = 1; /* the transport hands it to group_submit() */
+        else
+            gate_write(r);
+        return;
+    }
     if (!(r->op->flags & OP_WRITE)) {
         r->op->handler(r); /* a read may bring due jobs up to date: it writes too */
         if (r->error_code && !strcmp(r->error_code, "InternalFailure") && store_last_busy())
             busy_reply(r);
         return;
     }
-    int rc = store_begin();
-    if (rc != SM_OK) {
-        if (store_last_busy())
-            busy_reply(r);
-        else
-            reply_internal(r);
-        return;
-    }
-    r->op->handler(r);
-    if (r->error_code) {
-        store_rollback();
-    } else if ((rc = store_commit()) != SM_OK) {
-        int busy = store_last_busy();
-        store_rollback();
-        if (busy)
-            busy_reply(r);
-        else
-            reply_internal(r);
-    }
+    gate_write(r);
 }
 
 void gate_dispatch(sm_req *r)

@@ -13,7 +13,17 @@
 
 #include "req.h"
 
-/* Run one API request through the gate and its handler; always leaves a reply in r. */
+/* Run one API request through the gate and its handler; always leaves a reply in r, except
+ * when it sets r->group: the write then waits for the next group commit (group.c), and the
+ * transport hands r to group_submit(), or to gate_write() when that refuses. */
 void gate_dispatch(sm_req *r);
+
+/* The write of r (an OP_WRITE request that passed the gate) in its own transaction. */
+void gate_write(sm_req *r);
+/* The writes of n such requests in one transaction, in order, each handler in its own
+ * savepoint: a refused request undoes its own writes alone; when the transaction fails, every
+ * request is answered an error (ServiceUnavailable when the store stayed busy, else
+ * InternalFailure), none success. Replies are in each request. */
+void gate_write_group(sm_req **rs, int n);
 
 #endif

@@ -13,6 +13,12 @@
  * connection when its time comes, and libmicrohttpd calls on_request again, which sends the
  * kept reply. Suspending and resuming happen under delay_lock, and stopping resumes every
  * suspended connection first (libmicrohttpd must not stop with suspended connections).
+ *
+ * Writes that wait for a group commit (group.c) are held the same way: the gate leaves the
+ * request unanswered (sm_req.group), the connection is suspended before the request is queued
+ * (so it cannot be resumed first), and the committer resumes it once the transaction holding
+ * the write committed, or puts it on the delay list when the reply has an injected latency.
+ * Stopping drains the committer's queue before it resumes what is held.
  */
 #include "http.h"
 #include "admin.h"
@@ -22,6 +28,7 @@
 #include "journal.h"
 #include "log.h"
 #include "gate.h"
+#include "group.h"
 #include "reply.h"
 #include "service.h"
 
@@ -93,10 +100,11 @@ static void *delay_main(void *arg)
     return NULL;
 }
 
-/* Suspend conn for ms milliseconds (called from its access handler). 0 when suspended, else
- * (stopping, out of memory) the caller sends the reply at once. */
-static int hold(struct MHD_Connection *conn, int ms)
+/* Put conn on the delay list, to be resumed in ms milliseconds; under delay_lock. 0, or -1
+ * (stopping, out of memory). */
+static int delay_add(struct MHD_Connection *conn, int ms)
 {
+    if (delays_stopping || !delay_thread_running) return -1;
     delayed *d = calloc(1, sizeof *d);
     if (!d) return -1;
     clock_gettime(CLOCK_MONOTONIC, &d->due);
@@ -104,21 +112,57 @@ static int hold(struct MHD_Connection *conn, int ms)
     d->due.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (d->due.tv_nsec >= 1000000000L) d->due.tv_sec++, d->due.tv_nsec -= 1000000000L;
     d->conn = conn;
-    pthread_mutex_lock(&delay_lock);
-    if (delays_stopping || !delay_thread_running) {
-        pthread_mutex_unlock(&delay_lock);
-        free(d);
-        return -1;
-    }
     delayed **at = &delays;
     while (*at && !ts_before(&d->due, &(*at)->due))
         at = &(*at)->next;
     d->next = *at;
     *at = d;
+    pthread_cond_broadcast(&delay_cond);
+    return 0;
+}
+
+/* Suspend conn for ms milliseconds (called from its access handler). 0 when suspended, else
+ * (stopping, out of memory) the caller sends the reply at once. */
+static int hold(struct MHD_Connection *conn, int ms)
+{
+    pthread_mutex_lock(&delay_lock);
+    if (delay_add(conn, ms) != 0) {
+        pthread_mutex_unlock(&delay_lock);
+        return -1;
+    }
     nheld++;
     MHD_suspend_connection(conn);
-    pthread_cond_broadcast(&delay_cond);
     pthread_mutex_unlock(&delay_lock);
+    return 0;
+}
+
+/* The group of a held write committed (the committer's thread, or the worker when the
+ * committer refused it): send its reply, after its injected latency if it has one. */
+static void group_done(sm_req *r, void *arg)
+{
+    struct MHD_Connection *conn = arg;
+    pthread_mutex_lock(&delay_lock);
+    if (r->delay_ms <= 0 || delay_add(conn, r->delay_ms) != 0) MHD_resume_connection(conn);
+    pthread_mutex_unlock(&delay_lock);
+}
+
+/* Hold r's connection while its write waits for the next group commit (called from the access
+ * handler; r was left unanswered by the gate, and is moved). 0, or -1 when out of memory: the
+ * caller then writes at once. */
+static int wait_for_group(struct MHD_Connection *conn, pending *p, sm_req *r)
+{
+    sm_req *held = malloc(sizeof *held);
+    if (!held) return -1;
+    *held = *r;
+    p->held = held;
+    pthread_mutex_lock(&delay_lock);
+    nheld++;
+    MHD_suspend_connection(conn);
+    pthread_mutex_unlock(&delay_lock);
+    if (group_submit(held, group_done, conn) != SM_OK) {
+        gate_write(held); /* the committer stopped: write now */
+        group_done(held, conn);
+    }
     return 0;
 }
 
@@ -358,10 +402,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     int is_admin = strncmp(url, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0 &&
                    (url[strlen(ADMIN_PREFIX)] == '/' || url[strlen(ADMIN_PREFIX)] == 0);
+    r.can_wait = !is_admin;
     if (is_admin)
         admin_dispatch(&r);
     else
         gate_dispatch(&r);
+    if (r.group) { /* the write waits for the next group commit */
+        if (wait_for_group(conn, p, &r) == 0) return MHD_YES;
+        gate_write(&r);
+    }
     if (!r.reply_body && r.status == 0)
         reply_error(&r, "InternalFailure", "The request produced no reply.");
 
@@ -410,6 +459,7 @@ int http_start(int *bound_port)
         log_msg(LOG_ERROR, "cannot resolve --host %s: %s", cfg.host, gai_strerror(gai));
         return SM_ERR;
     }
+    group_start(); /* without it every write commits on its own */
     unsigned threads =
         cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
@@ -427,6 +477,7 @@ int http_start(int *bound_port)
     freeaddrinfo(ai);
     if (!daemon_handle) {
         log_msg(LOG_ERROR, "cannot listen on %s:%d", cfg.host, cfg.port);
+        group_stop();
         return SM_ERR;
     }
     const union MHD_DaemonInfo *info =
@@ -447,6 +498,8 @@ int http_start(int *bound_port)
 void http_stop(void)
 {
     if (!daemon_handle) return;
+    /* Commit and answer the writes queued for a group commit; later ones write at once. */
+    group_stop();
     /* Resume every held reply now (they are sent as they are), and suspend no more. */
     pthread_mutex_lock(&delay_lock);
     delays_stopping = 1;

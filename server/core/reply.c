@@ -18,9 +18,12 @@ void req_free(sm_req *r)
     free(r->body);
     cJSON_Delete(r->input);
     free(r->reply_body);
+    if (r->op_state_free) r->op_state_free(r->op_state);
     r->body = NULL;
     r->input = NULL;
     r->reply_body = NULL;
+    r->op_state = NULL;
+    r->op_state_free = NULL;
 }
 
 /* The status each error code has on the real service (spec §1.5). Unlisted codes: 400. */

@@ -58,6 +58,18 @@ typedef struct sm_req {
     const char *error_code; /* NULL on success */
     int delay_ms;           /* injected latency: http.c holds the reply this long (faults.c) */
     const char *job_name;   /* the request's subject (a job name), borrowed from input */
+
+    /* Group commit (OP_GROUP, service.h; group.c). The handler of such an operation names in
+     * `write` the step that writes (run in the transaction), and keeps what it built for it in
+     * op_state, which req_free releases with op_state_free. can_wait is set by a transport that
+     * can hold the connection while the write waits for the next group commit (http.c); the
+     * gate then sets `group` instead of writing, and the transport hands the request to
+     * group_submit(). */
+    int (*write)(struct sm_req *r);
+    void *op_state;
+    void (*op_state_free)(void *state);
+    int can_wait;
+    int group;
 } sm_req;
 
 void req_free(sm_req *r);

@@ -41,6 +41,15 @@ typedef struct sm_operation {
 /* The gate runs the handler inside one store transaction (BEGIN IMMEDIATE) and commits when it
  * succeeds, rolls back when it replied an error. */
 #define OP_WRITE 1
+/* With OP_WRITE: group commit (group.c), in two steps. The handler runs first, in the worker
+ * and outside any transaction: it checks the request and builds what it will write (kept in
+ * r->op_state), then names the function that writes it (r->write), or answers (an error). The
+ * writes of requests that arrive while a commit is in progress share the next transaction,
+ * each in its own savepoint (a refused one undoes its own writes alone), in arrival order, and
+ * are all answered once it committed. r->write runs on the committer's thread and replies as
+ * a handler does. What needs no store belongs in the first step, so that the write lock is
+ * held for the writes alone. */
+#define OP_GROUP 2
 
 typedef struct sm_service {
     const char *id;            /* "sagemaker": faults, journal, configuration name it */

@@ -533,10 +533,25 @@ static int internal(create_error *e)
                 "failure.");
 }
 
-int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e)
+/* A job built from its request, not yet stored. */
+struct create_row {
+    store_job job;
+    cJSON *tags;     /* detached from the request; owned */
+    const cJSON *in; /* the request (defaults filled), borrowed: a takeover matches on it */
+};
+
+void create_row_free(create_row *row)
 {
+    if (!row) return;
+    cJSON_Delete(row->tags);
+    store_job_clear(&row->job);
+    free(row);
+}
+
+int create_build(cJSON *in, const create_opts *o, create_row **out, create_error *e)
+{
+    *out = NULL;
     if (fill_defaults(in) != SM_OK) return internal(e), SM_ENOMEM;
-    store_job job = {0};
     char scenario_name[REG_NAME_MAX], reason[512];
     char *scenario = NULL;
     int rc;
@@ -549,75 +564,98 @@ int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_
     }
     if (rc != SM_OK)
         return rc == SM_ENOMEM ? internal(e) : cerr(e, "ValidationException", "%s", reason);
-
-    cJSON *tags = cJSON_DetachItemFromObjectCaseSensitive(in, "Tags");
+    create_row *row = calloc(1, sizeof *row);
+    if (!row) {
+        free(scenario);
+        return internal(e), SM_ENOMEM;
+    }
+    store_job *job = &row->job;
+    row->in = in;
+    row->tags = cJSON_DetachItemFromObjectCaseSensitive(in, "Tags");
     const cJSON *sc = member(in, "StoppingCondition");
-    snprintf(job.region, sizeof job.region, "%s", o->region);
-    snprintf(job.name, sizeof job.name, "%s", str_member(in, "TrainingJobName"));
-    jobs_arn(job.region, job.name, job.arn, sizeof job.arn);
-    job.created_ms = o->created_ms;
-    job.max_runtime_s = int_member(sc, "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_S);
-    job.max_wait_s = int_member(sc, "MaxWaitTimeInSeconds", -1);
-    job.spot = cJSON_IsTrue(member(in, "EnableManagedSpotTraining"));
-    job.max_retry = (int)int_member(member(in, "RetryStrategy"), "MaximumRetryAttempts", 0);
-    job.keep_alive_s = int_member(member(in, "ResourceConfig"), "KeepAlivePeriodInSeconds", 0);
-    snprintf(job.scenario_name, sizeof job.scenario_name, "%s", scenario_name);
-    job.scenario = scenario;
-    job.request = cJSON_PrintUnformatted(in);
-    job.events = strdup("[]");
+    snprintf(job->region, sizeof job->region, "%s", o->region);
+    snprintf(job->name, sizeof job->name, "%s", str_member(in, "TrainingJobName"));
+    jobs_arn(job->region, job->name, job->arn, sizeof job->arn);
+    job->created_ms = o->created_ms;
+    job->max_runtime_s = int_member(sc, "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_S);
+    job->max_wait_s = int_member(sc, "MaxWaitTimeInSeconds", -1);
+    job->spot = cJSON_IsTrue(member(in, "EnableManagedSpotTraining"));
+    job->max_retry = (int)int_member(member(in, "RetryStrategy"), "MaximumRetryAttempts", 0);
+    job->keep_alive_s = int_member(member(in, "ResourceConfig"), "KeepAlivePeriodInSeconds", 0);
+    snprintf(job->scenario_name, sizeof job->scenario_name, "%s", scenario_name);
+    job->scenario = scenario;
+    job->request = cJSON_PrintUnformatted(in);
+    job->events = strdup("[]");
     const char *plan = str_member(member(in, "ResourceConfig"), "TrainingPlanArn");
-    job.training_plan_arn = plan ? strdup(plan) : NULL;
+    job->training_plan_arn = plan ? strdup(plan) : NULL;
 
     jobs_ctx *c = jobs_ctx_new();
-    rc = c && job.request && job.events && (!plan || job.training_plan_arn) ? SM_OK : SM_ENOMEM;
-    if (rc == SM_OK) rc = jobs_eval(&job, o->now_ms, c);
+    rc = c && job->request && job->events && (!plan || job->training_plan_arn) ? SM_OK : SM_ENOMEM;
+    if (rc == SM_OK) rc = jobs_eval(job, o->now_ms, c);
     if (rc == SM_OK && o->stop_at_ms >= 0) {
         lc_view at_stop;
         lc_eval(&c->plan, c->ev, c->nev, o->stop_at_ms, &at_stop);
         if (at_stop.primary == LC_IN_PROGRESS)
             rc = jobs_add_event(c, LC_EV_STOP, o->stop_at_ms, 0, o->now_ms);
         if (rc == SM_OK) {
-            free(job.events);
-            job.events = jobs_events_json(c);
-            if (!job.events) rc = SM_ENOMEM;
+            free(job->events);
+            job->events = jobs_events_json(c);
+            if (!job->events) rc = SM_ENOMEM;
         }
     }
-    if (rc == SM_OK) {
-        fill_state(&job, &c->view);
-        char existing[STORE_ARN_MAX];
-        rc = store_job_insert(&job, existing);
-        if (rc == SM_EEXIST)
-            cerr(e, "ResourceInUse",
-                 "Training job names must be unique within an AWS account and region, and a "
-                 "training job with this name already exists (%s)",
-                 existing);
+    if (rc == SM_OK) fill_state(job, &c->view);
+    jobs_ctx_free(c);
+    if (rc != SM_OK) {
+        create_row_free(row);
+        return internal(e), rc;
     }
+    *out = row;
+    return SM_OK;
+}
+
+int create_insert(create_row *row, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e)
+{
+    store_job *job = &row->job;
+    const cJSON *in = row->in;
+    char existing[STORE_ARN_MAX];
+    int rc = store_job_insert(job, existing);
+    if (rc == SM_EEXIST)
+        cerr(e, "ResourceInUse",
+             "Training job names must be unique within an AWS account and region, and a "
+             "training job with this name already exists (%s)",
+             existing);
     const cJSON *t;
-    cJSON_ArrayForEach(t, tags)
+    cJSON_ArrayForEach(t, row->tags)
     {
         if (rc != SM_OK) break;
-        rc = store_tag_put(job.id, str_member(t, "Key"), str_member(t, "Value"));
+        rc = store_tag_put(job->id, str_member(t, "Key"), str_member(t, "Value"));
     }
-    if (rc == SM_OK && job.keep_alive_s > 0 && o->stop_at_ms < 0 && o->created_ms == o->now_ms) {
-        reuse u = {in, job.name, o->now_ms, 0, SM_OK};
+    if (rc == SM_OK && job->keep_alive_s > 0 && o->stop_at_ms < 0 && o->created_ms == o->now_ms) {
+        reuse u = {in, job->name, o->now_ms, 0, SM_OK};
         rc = jobs_advance_due_in_tx(o->now_ms);
         if (rc >= 0 && o->pools)
-            rc = pools_take(o->pools, job.region, in, &u);
+            rc = pools_take(o->pools, job->region, in, &u);
         else if (rc >= 0)
-            rc = store_each_warm_pool(job.region, "Available", job.id, try_reuse, &u);
+            rc = store_each_warm_pool(job->region, "Available", job->id, try_reuse, &u);
         if (rc >= 0) rc = u.rc;
     }
     /* A seed that is itself an Available pool (created earlier, kept alive) can be taken over
      * by the next ones. */
-    if (rc == SM_OK && o->pools && strcmp(job.warm_pool, "Available") == 0 &&
-        pools_loaded(o->pools, job.region))
-        rc = pool_add(o->pools, job.region, in, job.end_ms, job.id, job.name);
+    if (rc == SM_OK && o->pools && strcmp(job->warm_pool, "Available") == 0 &&
+        pools_loaded(o->pools, job->region))
+        rc = pool_add(o->pools, job->region, in, job->end_ms, job->id, job->name);
     if (rc == SM_OK)
-        snprintf(arn, STORE_ARN_MAX, "%s", job.arn);
+        snprintf(arn, STORE_ARN_MAX, "%s", job->arn);
     else if (rc != SM_EEXIST)
         internal(e);
-    cJSON_Delete(tags);
-    jobs_ctx_free(c);
-    store_job_clear(&job);
+    return rc;
+}
+
+int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e)
+{
+    create_row *row;
+    int rc = create_build(in, o, &row, e);
+    if (rc == SM_OK) rc = create_insert(row, o, arn, e);
+    create_row_free(row);
     return rc;
 }

@@ -44,10 +44,26 @@ typedef struct create_opts {
 } create_opts;
 
 /*
- * Create the job inside the caller's transaction. `in` (a request that passed val_input and
- * create_check) is modified: defaults filled, Tags detached. On success arn holds the ARN.
- * Returns 0; SM_EEXIST (ResourceInUse in e) when the name is taken; SM_EINVAL (e filled) for
- * an unknown scenario; other negative codes for store or allocation failures.
+ * A job in two steps, so that CreateTrainingJob holds the write lock for its writes alone:
+ * create_build() fills the request's defaults, chooses the scenario and computes the first
+ * state, outside any transaction (it reads no store); create_insert() stores the row and its
+ * tags and takes a warm pool over, inside the caller's transaction. `in` (a request that passed
+ * val_input and create_check) is modified (defaults filled, Tags detached) and must outlive the
+ * row. create_build: 0 (*out owned by the caller: create_row_free), SM_EINVAL (e filled: an
+ * unknown scenario) or another negative code. create_insert: as create_job below, with the
+ * same o.
+ */
+typedef struct create_row create_row;
+int create_build(cJSON *in, const create_opts *o, create_row **out, create_error *e);
+int create_insert(create_row *row, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e);
+void create_row_free(create_row *row);
+
+/*
+ * Create the job inside the caller's transaction (create_build, then create_insert). `in` (a
+ * request that passed val_input and create_check) is modified: defaults filled, Tags detached. On
+ * success arn holds the ARN. Returns 0; SM_EEXIST (ResourceInUse in e) when the name is taken;
+ * SM_EINVAL (e filled) for an unknown scenario; other negative codes for store or allocation
+ * failures.
  */
 int create_job(cJSON *in, const create_opts *o, char arn[STORE_ARN_MAX], create_error *e);
 

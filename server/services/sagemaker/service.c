@@ -2,7 +2,8 @@
  * service.c: Amazon SageMaker's training-job API as a service value (core/service.h).
  *
  * awsJson 1.1, target prefix "SageMaker". The handlers are in handlers_*.c; the operations
- * that write run inside the gate's transaction.
+ * that write run inside the gate's transaction; CreateTrainingJob's in a group commit's
+ * (OP_GROUP), its job built beforehand, outside the write lock.
  */
 #include "handlers.h"
 #include "jsonutil.h"
@@ -32,7 +33,7 @@ static const char *subject(const cJSON *input)
 static const sm_operation ops[] = {
     {"AddTags", h_add_tags, OP_WRITE},
     {"CreateHyperParameterTuningJob", h_create_hyper_parameter_tuning_job, OP_WRITE},
-    {"CreateTrainingJob", h_create_training_job, OP_WRITE},
+    {"CreateTrainingJob", h_create_training_job, OP_WRITE | OP_GROUP},
     {"DeleteHyperParameterTuningJob", h_delete_hyper_parameter_tuning_job, OP_WRITE},
     {"DeleteTags", h_delete_tags, OP_WRITE},
     {"DeleteTrainingJob", h_tuned_delete_training_job, OP_WRITE},
