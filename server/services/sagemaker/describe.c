@@ -516,13 +516,16 @@ void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v, co
     sb_puts(b, ",\"TrainingJobArn\":");
     json_put_string(b, job->arn);
     reply_time_text(job->created_ms, t);
-    sb_printf(b, ",\"CreationTime\":%s", t);
+    sb_puts(b, ",\"CreationTime\":");
+    sb_puts(b, t);
     if (job->end_ms >= 0) {
         reply_time_text(job->end_ms, t);
-        sb_printf(b, ",\"TrainingEndTime\":%s", t);
+        sb_puts(b, ",\"TrainingEndTime\":");
+        sb_puts(b, t);
     }
     reply_time_text(job->last_modified_ms, t);
-    sb_printf(b, ",\"LastModifiedTime\":%s", t);
+    sb_puts(b, ",\"LastModifiedTime\":");
+    sb_puts(b, t);
     sb_puts(b, ",\"TrainingJobStatus\":");
     json_put_string(b, job->status);
     sb_puts(b, ",\"SecondaryStatus\":");
