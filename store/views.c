@@ -23,8 +23,8 @@
 #include <string.h>
 #include <time.h>
 
-#define QUEUE_MAX 4096
-#define QUEUE_BYTES (8u << 20) /* bodies held at most, in bytes */
+#define QUEUE_MAX 1024
+#define QUEUE_BYTES (2u << 20) /* bodies held at most, in bytes (RSS) */
 #define BATCH_DELAY_MS 5       /* how long the writer lets a batch gather */
 
 typedef struct pending {
