@@ -212,4 +212,17 @@ int store_tuning_touch(const char *arn, int64_t now_ms);
 /* Remove every tuning job (with its children rows and tags). */
 int store_tuning_reset(void);
 
+/* What this thread's connection has seen of the store: every commit of another connection
+ * changes data_version, every row this connection writes changes changes. Two equal stamps
+ * mean the store holds the same data, so what was read from it at the first may be served at
+ * the second (tuning_view.c). db tells connections apart. */
+typedef struct store_stamp {
+    const void *db;
+    uint64_t data_version;
+    int64_t changes;
+} store_stamp;
+/* The stamp, read inside the read transaction that finds tuning job (region, name): SM_OK,
+ * SM_ENOTFOUND when there is no such tuning job, or a negative code. */
+int store_tuning_stamp(const char *region, const char *name, store_stamp *out);
+
 #endif

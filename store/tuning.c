@@ -318,3 +318,26 @@ int store_tuning_reset(void)
     /* Children rows and tags go with their tuning job (ON DELETE CASCADE). */
     return store_exec_stmt(store_stmt(SQL_TUNING_RESET));
 }
+
+int store_tuning_stamp(const char *region, const char *name, store_stamp *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = store_stmt(SQL_TUNING_ARN_BY_NAME);
+    if (!st) return SM_ESTORE;
+    store_bind_text(st, ":region", region);
+    store_bind_text(st, ":name", name);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        /* The pager's data version is brought up to date as a read transaction begins: read it
+         * while the statement holds one, so that it names the data the row came from. */
+        sqlite3 *db = sqlite3_db_handle(st);
+        unsigned int version = 0;
+        if (sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK)
+            rc = SQLITE_ERROR;
+        out->db = db;
+        out->data_version = version;
+        out->changes = sqlite3_total_changes64(db);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SM_OK : rc == SQLITE_DONE ? SM_ENOTFOUND : SM_ESTORE;
+}

@@ -110,15 +110,29 @@ int h_create_hyper_parameter_tuning_job(sm_req *r)
 /* ---- DescribeHyperParameterTuningJob ----------------------------------------------------------
  */
 
+/* The body changes only at the times the engine and the best child's view say, or when the
+ * store changes: a body rendered once is served from this thread's table until then
+ * (tuning_view.c). */
 int h_describe_hyper_parameter_tuning_job(sm_req *r)
 {
     if (advance(r, 0)) return SM_ERR;
+    store_stamp stamp;
+    int rc = store_tuning_stamp(r->region, job_name(r), &stamp);
+    if (rc == SM_ENOTFOUND) return not_found(r);
+    if (rc != SM_OK) return reply_internal(r);
+    char *body = tuning_view_get(r->region, job_name(r), &stamp, r->now_ms);
+    if (body) return reply_json_text(r, body);
     tuning_state st;
-    int rc = tuning_state_load(r->region, job_name(r), r->now_ms, TUNING_VIEWS_BEST, 0, &st);
+    rc = tuning_state_load(r->region, job_name(r), r->now_ms, TUNING_VIEWS_BEST, 0, &st);
     cJSON *out = rc == SM_OK ? tuning_describe(&st, r->now_ms) : NULL;
+    int64_t until = out ? tuning_valid_until(&st, r->now_ms) : -1;
     tuning_state_free(&st);
     if (rc == SM_ENOTFOUND) return not_found(r);
-    return out ? reply_json(r, out) : reply_internal(r);
+    body = out ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    if (!body) return reply_internal(r);
+    tuning_view_put(r->region, job_name(r), &stamp, r->now_ms, until, body);
+    return reply_json_text(r, body);
 }
 
 /* ---- ListHyperParameterTuningJobs ---------------------------------------------------------------

@@ -78,6 +78,7 @@ typedef struct tuning_child_info {
     int has_view;           /* what the handlers show of its lifecycle view at now: */
     lc_primary primary;
     int64_t training_start_ms, training_end_ms; /* -1 absent */
+    int64_t view_next_ms;                       /* when that view changes next, -1 never */
     char *failure_reason;                       /* NULL absent */
 } tuning_child_info;
 
@@ -121,9 +122,24 @@ void tuning_state_free(tuning_state *st);
 cJSON *tuning_describe(const tuning_state *st, int64_t now_ms);
 cJSON *tuning_summary(const store_tuning *t);
 cJSON *tuning_child_summary(const tuning_state *st, int i);
+/* The simulated time until which tuning_describe(st, t) renders the same body for every t from
+ * now_ms on, as long as the store does not change (the engine's next change, the best child's
+ * view's, the next whole second of ConsumedResources while it runs); -1: for ever. */
+int64_t tuning_valid_until(const tuning_state *st, int64_t now_ms);
 
 /* A training job of a tuning job received a stop: have the tuning job re-evaluated. */
 int tuning_touch_child(const char *region, const char *child_name, int64_t now_ms);
+
+/* ---- tuning_view.c: rendered Describe bodies, per thread ----------------------------------
+ * A body rendered at from_ms, valid until until_ms (-1: for ever) while the store stays at
+ * stamp (store_tuning_stamp), is served again for the same region and name. */
+
+/* The kept body of (region, name) at now_ms under stamp (caller owns), or NULL. */
+char *tuning_view_get(const char *region, const char *name, const store_stamp *stamp,
+                      int64_t now_ms);
+/* Keep a copy of body (a failure to keep it is not an error). */
+void tuning_view_put(const char *region, const char *name, const store_stamp *stamp,
+                     int64_t from_ms, int64_t until_ms, const char *body);
 
 /* ---- tuning_handlers.c: the operations (rows of service.c's table) ----------------------------
  */

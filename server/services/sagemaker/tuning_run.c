@@ -439,6 +439,7 @@ static int load_view(tuning_state *st, int i, int64_t now_ms)
         in->primary = c->view.primary;
         in->training_start_ms = c->view.training_start_ms;
         in->training_end_ms = c->view.training_end_ms;
+        in->view_next_ms = c->view.next_change_ms;
         free(in->failure_reason);
         in->failure_reason = c->view.failure_reason ? strdup(c->view.failure_reason) : NULL;
         if (c->view.failure_reason && !in->failure_reason) rc = SM_ENOMEM;
@@ -902,6 +903,23 @@ cJSON *tuning_describe(const tuning_state *st, int64_t now_ms)
         (double)((until > st->row.created_ms ? until - st->row.created_ms : 0) / 1000));
     add_copy(o, st->req, "Autotune");
     return o;
+}
+
+int64_t tuning_valid_until(const tuning_state *st, int64_t now_ms)
+{
+    const tn_view *v = &st->view;
+    int64_t u = v->next_change_ms;
+#define EARLIER(t) (u = u < 0 || (t) < u ? (t) : u)
+    if (v->best >= 0 && st->info[v->best].exists && st->info[v->best].has_view &&
+        st->info[v->best].view_next_ms >= 0)
+        EARLIER(st->info[v->best].view_next_ms);
+    if (v->end_ms < 0) { /* ConsumedResources counts the whole seconds up to now */
+        int64_t created = st->row.created_ms;
+        EARLIER(now_ms < created ? created + 1000
+                                 : created + ((now_ms - created) / 1000 + 1) * 1000);
+    }
+#undef EARLIER
+    return u;
 }
 
 cJSON *tuning_summary(const store_tuning *t)
