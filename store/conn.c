@@ -60,8 +60,8 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_SCENARIO_ADD] = "INSERT INTO scenarios(text) VALUES(:text)",
     [SQL_JOB_ARN_BY_NAME] = "SELECT arn FROM jobs WHERE region = :region AND name = :name "
                             "COLLATE NOCASE",
-    [SQL_JOB_GET] = "SELECT " LIST_COLS JOB_TEXTS
-                    "WHERE region = :region AND name = :name COLLATE NOCASE",
+    [SQL_JOB_GET] =
+        "SELECT " LIST_COLS JOB_TEXTS "WHERE region = :region AND name = :name COLLATE NOCASE",
     [SQL_JOB_GET_BY_ARN] = "SELECT " LIST_COLS JOB_TEXTS
                            "WHERE region = :region AND name = :name COLLATE NOCASE AND arn = :arn",
     /* A change of events or request changes what the job shows: rev counts them, and the
@@ -77,7 +77,8 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_VIEW_DROP] = "DELETE FROM job_views WHERE job_id = :id",
     [SQL_VIEW_GET] = "SELECT job_views.from_ms, COALESCE(job_views.until_ms,-1), job_views.body "
                      "FROM jobs JOIN job_views ON job_views.job_id = jobs.id "
-                     "WHERE jobs.region = :region AND jobs.name = :name COLLATE NOCASE",
+                     "WHERE jobs.region = :region AND jobs.name = :name COLLATE NOCASE "
+                     "AND job_views.epoch = :epoch",
     [SQL_JOB_DELETE] = "DELETE FROM jobs WHERE id = :id",
     [SQL_DUE_ANY] = "SELECT 1 FROM jobs WHERE next_change_ms <= :now LIMIT 1",
     [SQL_DUE_EACH] = "SELECT " LIST_COLS ", NULL, scenarios.text, events FROM jobs "
@@ -266,6 +267,7 @@ static const char *const migration[] = {
     "DROP INDEX jobs_by_arn;"
     "CREATE TABLE job_views("
     " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    " epoch INTEGER NOT NULL,"
     " from_ms INTEGER NOT NULL,"
     " until_ms INTEGER,"
     " body TEXT NOT NULL);",

@@ -130,14 +130,14 @@ int store_meta_put(const char *key, const char *value);
  * now_ms; SM_ENOTFOUND when it has none (or the job does not exist).
  * store_view_put: keep a view; it is queued and stored shortly after by a writer thread, if
  * the job is still at revision rev then (or dropped when the queue is full).
- * store_views_epoch: drop every view unless the store's views were made by `epoch` (a build:
- * another one may render other bytes); then they are this epoch's.
+ * store_views_epoch: serve only the views rendered by build `build` (another one may render
+ * other bytes): those of an earlier build are never read again (nor deleted at start-up).
  * store_views_flush: wait until every view queued so far has been stored (or dropped).
  * store_views_stop: store what is queued and stop the writer (store_close calls it). */
 int store_view_get(const char *region, const char *name, int64_t now_ms, char **body);
 void store_view_put(int64_t job_id, int64_t rev, int64_t from_ms, int64_t until_ms,
                     const char *body);
-int store_views_epoch(const char *epoch);
+int store_views_epoch(const char *build);
 void store_views_flush(void);
 void store_views_stop(void);
 
