@@ -517,12 +517,21 @@ class Bench:
         return not problems
 
     def case(self, target, size, op, conns, port, script, args, alive, duration=None,
-             ceil="Describe"):
+             ceil="Describe", body_bytes=None):
         """One wrk run. ceil: the ceiling this row is compared with (the one answering a body
-        of this operation's size; Describe for Describe, List and Create)."""
+        of this operation's size; Describe for Describe, List and Create). body_bytes: the size
+        of the one response a fixed request gets (checked before timing); wrk's bytes read per
+        response must then be at least that (no short or error bodies under load) and less
+        than twice that plus headers."""
         name = f"{target} {size} {op} @{conns}"
         r = self.wrk(port, script, conns, args, duration)
         ok = self.check_case(name, r, alive())
+        if ok and body_bytes and r["requests"]:
+            per = r["bytes"] / r["requests"]
+            if not body_bytes <= per < 2 * body_bytes + 2048:
+                self.problems.append(f"{name}: {per:,.0f} bytes read per response, the checked "
+                                     f"response has a {body_bytes:,}-byte body")
+                ok = False
         row = dict(target=target, size=size, op=op, conns=conns, ok=ok, ceil=ceil, **r)
         self.raw.append(row)
         log(f"bench: {name:<56} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:7.3f} ms  "
@@ -1034,7 +1043,7 @@ class Bench:
                     alive = (lambda p: lambda: p.poll() is None)(c["proc"])
                     for k in self.conns:
                         self.case("ceiling", "—", c["label"], k, c["port"], c["script"],
-                                  c["args"], alive, ceil=c["ceil"])
+                                  c["args"], alive, ceil=c["ceil"], body_bytes=c["bytes"])
                 for n, s in servers.items():
                     for kind in KINDS:
                         for k in self.conns:
@@ -1046,7 +1055,7 @@ class Bench:
                 for sp in specs:
                     for k in self.conns:
                         self.case("sagemock", svc_label, sp["op"], k, svc.port, sp["script"],
-                                  sp["args"], svc.alive, ceil=sp["ceil"])
+                                  sp["args"], svc.alive, ceil=sp["ceil"], body_bytes=sp["bytes"])
                 if moto:
                     for k in self.conns:
                         self.case("moto", f"{self.moto_n:,}", "Describe (finished)", k,
