@@ -4,8 +4,8 @@ with wrk.
 
 Run it through tests/bench/run.sh; tests/bench/README.md says what it does and how to read it.
 
-  run.sh            the full run (~15 minutes): stores of 1k, 10k and 100k jobs, Describe of
-                    finished and of in-progress jobs, List, the new services' hot reads (a
+  run.sh            the full run (~13 minutes plus the build): stores of 1k, 10k and 100k
+                    jobs, Describe of finished and of in-progress jobs, List, the new services' hot reads (a
                     1,000-line GetLogEvents, GetMetricStatistics, a tuning job of 100 children),
                     moto beside them, in three interleaved rounds of 5 s per case; Create 10 s
                     per case; seeding, warm-pool seeding, reset, start-up, memory, the clock
