@@ -5,11 +5,12 @@ with wrk.
 Run it through tests/bench/run.sh; tests/bench/README.md says what it does and how to read it.
 
   run.sh            the full run (~13 minutes plus the build): stores of 1k, 10k and 100k
-                    jobs, Describe of finished and of in-progress jobs, List, the new services' hot reads (a
-                    1,000-line GetLogEvents, GetMetricStatistics, a tuning job of 100 children),
-                    moto beside them, in three interleaved rounds of 5 s per case; Create 10 s
-                    per case; seeding, warm-pool seeding, reset, start-up, memory, the clock
-                    jump; writes the table and the targets of issue 14 to docs/BENCHMARKS.md
+                    jobs, Describe of finished and of in-progress jobs, List, the new
+                    services' hot reads (a 1,000-line GetLogEvents, GetMetricStatistics, a
+                    tuning job of 100 children), moto beside them, in three interleaved rounds
+                    of 5 s per case; Create 10 s per case; seeding, warm-pool seeding, reset,
+                    start-up, memory, the clock jump; writes the table and the targets of
+                    issue 14 to docs/BENCHMARKS.md
   run.sh --short    the CI run (under a minute plus the build): the same cases on small stores,
                     1 s each, no thresholds; exits 0 when the harness and the server work,
                     non-zero when either is broken
