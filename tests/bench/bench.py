@@ -1408,7 +1408,7 @@ def main():
     except Broken as e:
         b.problems.append(str(e))
     except (OSError, subprocess.SubprocessError, http.client.HTTPException, ValueError,
-            KeyError, TypeError) as e:
+            KeyError, TypeError, AttributeError, StopIteration) as e:
         b.problems.append(f"{type(e).__name__}: {e}")
     finally:
         stop_all()
