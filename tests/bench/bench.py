@@ -1166,7 +1166,7 @@ class Bench:
         r = self.reset_res
         lines += [
             f"| Start-up with {r['jobs']:,} seeds in `--fixtures` (a folder of {r['docs']} "
-            f"documents; empty database; the seeds load before the first healthy response) | "
+            f"document{'s' if r['docs'] != 1 else ''}; empty database; the seeds load before the first healthy response) | "
             f"{r['start_s']:.2f} s |",
             f"| `POST /_sagemock/reset` with those {r['jobs']:,} start-up seeds (then all "
             f"{r['jobs']:,} there again, a job created before gone) | {r['reset_s']:.2f} s |",
