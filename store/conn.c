@@ -145,7 +145,9 @@ static const char *const sql_text[SQL__COUNT] = {
                           ":status, last_modified_ms = :last_modified, end_ms = NULLIF(:end,-1), "
                           "next_change_ms = NULLIF(:next,-1) WHERE id = :id",
     [SQL_TUNING_DELETE] = "DELETE FROM tuning_jobs WHERE id = :id",
-    [SQL_TUNING_DUE_ANY] = "SELECT 1 FROM tuning_jobs WHERE next_change_ms <= :now LIMIT 1",
+    [SQL_TUNING_DUE_ANY] =
+        "SELECT next_change_ms FROM tuning_jobs WHERE next_change_ms IS NOT NULL "
+        "ORDER BY next_change_ms LIMIT 1",
     [SQL_TUNING_DUE_IDS] = "SELECT id FROM tuning_jobs WHERE next_change_ms <= :now "
                            "ORDER BY next_change_ms, id",
     [SQL_TUNING_REGION_IDS] = "SELECT id FROM tuning_jobs WHERE region = :region ORDER BY id "
@@ -576,12 +578,15 @@ int store_begin(void)
 
 int store_commit(void)
 {
-    return store_exec_stmt(store_stmt(SQL_COMMIT));
+    int rc = store_exec_stmt(store_stmt(SQL_COMMIT));
+    store_tuning_forget_due(); /* committed or not, what the transaction wrote is unknown */
+    return rc;
 }
 
 void store_rollback(void)
 {
     sqlite3 *db = store_db();
+    store_tuning_forget_due();
     if (!db || sqlite3_get_autocommit(db)) return;
     /* A failed ROLLBACK must not leave the connection inside its transaction, holding the
      * write lock: try once more without the prepared statement. */

@@ -84,4 +84,8 @@ int store_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
 void store_copy_col(char *dst, size_t n, sqlite3_stmt *st, int col);
 char *store_dup_col(sqlite3_stmt *st, int col);
 
+/* Forget what store_tuning_due_any learnt of the earliest due tuning job (tuning.c): called
+ * at the end of every transaction, since it may have written tuning jobs. */
+void store_tuning_forget_due(void);
+
 #endif
