@@ -80,7 +80,8 @@ static const char *const sql_text[SQL__COUNT] = {
                      "WHERE jobs.region = :region AND jobs.name = :name COLLATE NOCASE "
                      "AND job_views.epoch = :epoch",
     [SQL_JOB_DELETE] = "DELETE FROM jobs WHERE id = :id",
-    [SQL_DUE_ANY] = "SELECT 1 FROM jobs WHERE next_change_ms <= :now LIMIT 1",
+    [SQL_DUE_ANY] = "SELECT next_change_ms FROM jobs WHERE next_change_ms IS NOT NULL "
+                    "ORDER BY next_change_ms LIMIT 1",
     [SQL_DUE_EACH] = "SELECT " LIST_COLS ", NULL, scenarios.text, events FROM jobs "
                      "JOIN scenarios ON scenarios.id = jobs.scenario_id "
                      "WHERE next_change_ms <= :now ORDER BY next_change_ms",
@@ -571,6 +572,43 @@ void store_close(void)
     this_conn = NULL;
 }
 
+/* Due probes (conn.h). */
+store_floor store_jobs_floor = {.lock = PTHREAD_MUTEX_INITIALIZER};
+store_floor store_tuning_floor = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void floors_forget(void)
+{
+    store_floor *all[] = {&store_jobs_floor, &store_tuning_floor};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        pthread_mutex_lock(&all[i]->lock);
+        all[i]->gen++;
+        all[i]->at = 0;
+        pthread_mutex_unlock(&all[i]->lock);
+    }
+}
+
+int store_floor_probe(store_floor *f, store_sql which, int64_t now_ms)
+{
+    if (now_ms < f->at) return 0;
+    sqlite3 *db = store_db();
+    /* inside a transaction the table may hold the transaction's own writes: never kept */
+    int keep = db && sqlite3_get_autocommit(db);
+    pthread_mutex_lock(&f->lock);
+    uint64_t gen = f->gen;
+    pthread_mutex_unlock(&f->lock);
+    sqlite3_stmt *st = store_stmt(which);
+    if (!st) return SM_ESTORE;
+    int rc = sqlite3_step(st);
+    int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SM_ESTORE;
+    if (first <= now_ms) return 1;
+    pthread_mutex_lock(&f->lock);
+    if (keep && gen == f->gen) f->at = first;
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+}
+
 int store_begin(void)
 {
     return store_exec_stmt(store_stmt(SQL_BEGIN));
@@ -579,14 +617,14 @@ int store_begin(void)
 int store_commit(void)
 {
     int rc = store_exec_stmt(store_stmt(SQL_COMMIT));
-    store_tuning_forget_due(); /* committed or not, what the transaction wrote is unknown */
+    floors_forget(); /* committed or not, what the transaction wrote is unknown */
     return rc;
 }
 
 void store_rollback(void)
 {
     sqlite3 *db = store_db();
-    store_tuning_forget_due();
+    floors_forget();
     if (!db || sqlite3_get_autocommit(db)) return;
     /* A failed ROLLBACK must not leave the connection inside its transaction, holding the
      * write lock: try once more without the prepared statement. */

@@ -8,6 +8,7 @@
 #ifndef SM_STORE_CONN_H
 #define SM_STORE_CONN_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,8 +85,23 @@ int store_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
 void store_copy_col(char *dst, size_t n, sqlite3_stmt *st, int col);
 char *store_dup_col(sqlite3_stmt *st, int col);
 
-/* Forget what store_tuning_due_any learnt of the earliest due tuning job (tuning.c): called
- * at the end of every transaction, since it may have written tuning jobs. */
-void store_tuning_forget_due(void);
+/*
+ * Due probes. Reads ask, before anything else, whether a job (or a tuning job) is due: the
+ * earliest next_change_ms of the table, which changes only when a transaction ends. A floor
+ * keeps it (no row is due before `at`; 0 when unknown), so that the probe skips its query
+ * while now is before it; the end of every transaction (store_commit, store_rollback) forgets
+ * every floor, under a generation count, so that a probe that read the table before a commit
+ * never keeps what it read after it.
+ *
+ * store_floor_probe runs `which` (the first next_change_ms in order, no parameters) when the
+ * floor does not answer: 1 when a row is due at now_ms, 0 when none, SM_ESTORE.
+ */
+typedef struct store_floor {
+    pthread_mutex_t lock;
+    _Atomic int64_t at;
+    uint64_t gen;
+} store_floor;
+extern store_floor store_jobs_floor, store_tuning_floor;
+int store_floor_probe(store_floor *f, store_sql which, int64_t now_ms);
 
 #endif

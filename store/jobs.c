@@ -220,12 +220,7 @@ int store_job_delete(int64_t id)
 
 int store_due_any(int64_t now_ms)
 {
-    sqlite3_stmt *st = store_stmt(SQL_DUE_ANY);
-    if (!st) return SM_ESTORE;
-    store_bind_int(st, ":now", now_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : SM_ESTORE;
+    return store_floor_probe(&store_jobs_floor, SQL_DUE_ANY, now_ms);
 }
 
 /* Step st to its end (or until fn returns non-zero), handing each row to fn as a store_job

@@ -139,46 +139,9 @@ int store_tuning_delete(int64_t id)
     return store_exec_stmt(st);
 }
 
-/*
- * Every read of a training job first asks whether a tuning job is due. The answer is the
- * earliest next_change_ms of all tuning jobs, which changes only when a transaction ends:
- * it is kept (due_floor: no tuning job is due before it; 0 when unknown) and the probe skips
- * the query while now is before it. A transaction's end forgets it (store_commit,
- * store_rollback), under a generation count, so that a probe that read the table before a
- * commit never keeps what it read after.
- */
-static pthread_mutex_t floor_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic int64_t due_floor;
-static uint64_t floor_gen;
-
-void store_tuning_forget_due(void)
-{
-    pthread_mutex_lock(&floor_lock);
-    floor_gen++;
-    due_floor = 0;
-    pthread_mutex_unlock(&floor_lock);
-}
-
 int store_tuning_due_any(int64_t now_ms)
 {
-    if (now_ms < due_floor) return 0;
-    sqlite3 *db = store_db();
-    /* inside a transaction the table may hold this transaction's own writes: no keeping */
-    int keep = db && sqlite3_get_autocommit(db);
-    pthread_mutex_lock(&floor_lock);
-    uint64_t gen = floor_gen;
-    pthread_mutex_unlock(&floor_lock);
-    sqlite3_stmt *st = store_stmt(SQL_TUNING_DUE_ANY);
-    if (!st) return SM_ESTORE;
-    int rc = sqlite3_step(st);
-    int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SM_ESTORE;
-    if (first <= now_ms) return 1;
-    pthread_mutex_lock(&floor_lock);
-    if (keep && gen == floor_gen) due_floor = first;
-    pthread_mutex_unlock(&floor_lock);
-    return 0;
+    return store_floor_probe(&store_tuning_floor, SQL_TUNING_DUE_ANY, now_ms);
 }
 
 /* Ids first, then each row fetched whole: the callback may write to the table (and run the
