@@ -23,5 +23,7 @@ int json_true(const cJSON *o, const char *name);
  * text that must equal what a cJSON tree would print). */
 struct strbuf;
 void json_put_string(struct strbuf *b, const char *s);
+/* Append d as cJSON prints a number (null when not finite). */
+void json_put_number(struct strbuf *b, double d);
 
 #endif
