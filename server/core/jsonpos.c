@@ -37,15 +37,19 @@ static void ws(scan *c)
 /* Skip a string starting at the opening quote; returns 0 on success. */
 static int skip_string(scan *c)
 {
-    if (c->i >= c->len || c->s[c->i] != '"') return -1;
-    for (c->i++; c->i < c->len; c->i++) {
-        if (c->s[c->i] == '\\')
-            c->i++;
-        else if (c->s[c->i] == '"') {
-            c->i++;
+    /* locals: the loop runs over most of a fixture document's bytes */
+    const char *s = c->s;
+    size_t i = c->i, len = c->len;
+    if (i >= len || s[i] != '"') return -1;
+    for (i++; i < len; i++) {
+        if (s[i] == '\\') {
+            i++;
+        } else if (s[i] == '"') {
+            c->i = i + 1;
             return 0;
         }
     }
+    c->i = i;
     return -1;
 }
 

@@ -63,7 +63,10 @@ struct sm_model {
     struct mop *ops;
     size_t nops;
     pcre2_match_context *mctx;
+    unsigned long serial; /* model_serial() */
 };
+
+static atomic_ulong models_loaded;
 
 /* Java's POSIX character classes (US-ASCII only, like PCRE2's POSIX classes without UCP). */
 static const struct {
@@ -352,7 +355,13 @@ sm_model *model_load(const char *json, char *err, size_t errlen)
         return NULL;
     }
     if (errlen) err[0] = '\0';
+    l.m->serial = atomic_fetch_add(&models_loaded, 1) + 1;
     return l.m;
+}
+
+unsigned long model_serial(const sm_model *m)
+{
+    return m->serial;
 }
 
 void model_free(sm_model *m)

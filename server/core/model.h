@@ -18,6 +18,9 @@ typedef struct sm_model sm_model;
 /* Parse and index `json`; NULL with the reason in err when it does not load. */
 sm_model *model_load(const char *json, char *err, size_t errlen);
 void model_free(sm_model *m);
+/* A number no other model loaded by this process has (1, 2, ...): what a cache of results
+ * computed from a model keys on, since a freed model's addresses may be reused. */
+unsigned long model_serial(const sm_model *m);
 
 /* metadata.<key> ("protocol", "targetPrefix", "xmlNamespace"...), or NULL. Borrowed. */
 const cJSON *model_metadata(const sm_model *m, const char *key);

@@ -372,8 +372,56 @@ static int in_enum(const cJSON *shape, const char *s)
     return 0;
 }
 
+/*
+ * The failed constraints of a string are a function of its shape and its text alone, and
+ * requests repeat texts (role ARNs, images, S3 URIs; a fixture's 100k seed jobs differ in
+ * little but their names): each thread keeps the last results, direct-mapped by (model,
+ * shape, text), for texts up to MEMO_TEXT bytes. Nothing else is cached: a miss computes.
+ */
+#define MEMO_SLOTS 128
+#define MEMO_TEXT 120
+typedef struct memo {
+    unsigned long serial; /* model_serial(); 0: empty */
+    const cJSON *shape;
+    int fails;
+    unsigned char len;
+    char text[MEMO_TEXT];
+} memo;
+static __thread memo memos[MEMO_SLOTS];
+
+static memo *memo_slot(const cJSON *shape, const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603u ^ (uint64_t)(uintptr_t)shape;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return &memos[(h ^ (h >> 29)) % MEMO_SLOTS];
+}
+
+static int string_failures_computed(const sm_model *m, const char *sname, const cJSON *shape,
+                                    const char *s);
+
 /* Failed constraints of a string (already known to be valid UTF-8); -1 on allocation failure. */
 static int string_failures(const sm_model *m, const char *sname, const cJSON *shape, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= MEMO_TEXT) return string_failures_computed(m, sname, shape, s);
+    memo *e = memo_slot(shape, s, len);
+    unsigned long serial = model_serial(m);
+    if (e->serial == serial && e->shape == shape && e->len == len && memcmp(e->text, s, len) == 0)
+        return e->fails;
+    int f = string_failures_computed(m, sname, shape, s);
+    if (f >= 0) {
+        e->serial = serial;
+        e->shape = shape;
+        e->fails = f;
+        e->len = (unsigned char)len;
+        memcpy(e->text, s, len);
+    }
+    return f;
+}
+
+static int string_failures_computed(const sm_model *m, const char *sname, const cJSON *shape,
+                                    const char *s)
 {
     int f = 0, have = constraints_of(shape, MK_STRING);
     double n;
@@ -618,6 +666,8 @@ static int walk_struct(struct walk *w, const cJSON *shape, const cJSON *v, int d
     cJSON_ArrayForEach(m, members)
     {
         const cJSON *child = cJSON_GetObjectItemCaseSensitive(v, m->string);
+        /* an absent optional member needs neither its path nor its shape */
+        if (!child && !is_required(shape, m->string)) continue;
         size_t mark = path_member(w, m->string);
         if (!child || cJSON_IsNull(child)) {
             if (w->output && child)
@@ -627,7 +677,8 @@ static int walk_struct(struct walk *w, const cJSON *shape, const cJSON *v, int d
             else if (!w->output && is_required(shape, m->string) && item_begin(w, NULL, NULL))
                 sb_puts(&w->items, "Member must not be null");
         } else {
-            walk(w, ref_name(members, m->string), child, depth + 1);
+            const cJSON *ref = cJSON_GetObjectItemCaseSensitive(m, "shape"); /* members[name] */
+            walk(w, cJSON_IsString(ref) ? ref->valuestring : NULL, child, depth + 1);
         }
         path_reset(w, mark);
         if (stopped(w)) return 1;
@@ -776,6 +827,23 @@ int val_input(const sm_model *m, const char *shape_name, const cJSON *input, cha
     }
     walk_free(&w);
     return rc;
+}
+
+int val_member_ok(const sm_model *m, const char *shape_name, const char *member, const cJSON *value)
+{
+    const cJSON *shape = model_shape(m, shape_name);
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(shape, "members"), member);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(ref, "shape");
+    if (!cJSON_IsString(name) || !value || cJSON_IsNull(value)) return 0;
+    struct walk w = {0};
+    w.m = m;
+    sb_putn(&w.path, "", 0);
+    path_member(&w, member);
+    walk(&w, name->valuestring, value, 1);
+    int ok = !w.stop && w.nitems == 0 && !oom(&w);
+    walk_free(&w);
+    return ok;
 }
 
 int val_output(const sm_model *m, const char *shape_name, const cJSON *output, char **problem)

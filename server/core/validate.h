@@ -28,6 +28,13 @@ enum {
  */
 int val_input(const sm_model *m, const char *shape_name, const cJSON *input, char **message);
 
+/* Whether `value`, as member `member` of shape `shape_name`, passes val_input's checks of that
+ * member (1), or not, or memory ran out (0: val_input of the whole input then says why). A
+ * request equal to one val_input passed, but for the value of one member, passes val_input
+ * exactly when its value of that member passes here: the walk checks members one by one. */
+int val_member_ok(const sm_model *m, const char *shape_name, const char *member,
+                  const cJSON *value);
+
 /*
  * Check a response body against an output shape with amazonka's strictness: every required
  * member present at every depth, no null, right JSON types, enum values in the model, no

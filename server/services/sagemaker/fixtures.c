@@ -284,9 +284,41 @@ typedef struct seed {
     cJSON *request; /* borrowed */
     char region[32];
     char scenario_name[REG_NAME_MAX];
-    char *scenario_json; /* owned */
+    char *scenario_json; /* owned when scenario_owned, else the document's scenario_texts' */
+    int scenario_owned;
     int64_t created_ms, stop_at_ms;
 } seed;
+
+/* The text of each scenario the seeds of a document name, printed once rather than per seed. */
+typedef struct scenario_texts {
+    struct {
+        const cJSON *scenario;
+        char *text;
+    } * e;
+    size_t n;
+} scenario_texts;
+
+/* The printed text of scenario sc (borrowed from t), NULL when out of memory. */
+static char *scenario_text(scenario_texts *t, const cJSON *sc)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->e[i].scenario == sc) return t->e[i].text;
+    void *more = realloc(t->e, (t->n + 1) * sizeof *t->e);
+    if (!more) return NULL;
+    t->e = more;
+    char *text = cJSON_PrintUnformatted(sc);
+    if (!text) return NULL;
+    t->e[t->n].scenario = sc;
+    t->e[t->n++].text = text;
+    return text;
+}
+
+static void scenario_texts_free(scenario_texts *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->e[i].text);
+    free(t->e);
+}
 
 static int seconds_field(const load *l, const cJSON *j, const char *p, const char *name,
                          double *out)
@@ -301,7 +333,67 @@ static int seconds_field(const load *l, const cJSON *j, const char *p, const cha
     return SM_OK;
 }
 
-static int check_seed(const load *l, cJSON *j, const char *p, reg_batch *b, seed *s)
+/*
+ * Seed requests that val_input passed, kept so that the next seeds are not walked through the
+ * model again: a document's seeds are mostly copies of a few requests with other names. A
+ * request equal to a kept one, member by member in the same order, but for TrainingJobName,
+ * passes val_input exactly when its name does (val_member_ok). Anything else is validated in
+ * full, so refusals keep their messages.
+ */
+#define VALID_KEPT 4
+typedef struct valid_seeds {
+    cJSON *kept[VALID_KEPT]; /* owned copies */
+    int next;
+} valid_seeds;
+
+/* a and b equal, strictly (same members in the same order); at the top (skip) their
+ * TrainingJobName members are not compared. */
+static int same_json(const cJSON *a, const cJSON *b, int skip)
+{
+    if ((a->type & 0xff) != (b->type & 0xff)) return 0;
+    if (cJSON_IsString(a)) return strcmp(a->valuestring, b->valuestring) == 0;
+    if (cJSON_IsNumber(a)) return a->valuedouble == b->valuedouble && a->valueint == b->valueint;
+    if (!cJSON_IsArray(a) && !cJSON_IsObject(a)) return 1;
+    const cJSON *x = a->child, *y = b->child;
+    for (; x && y; x = x->next, y = y->next) {
+        if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0) return 0;
+        if (skip && strcmp(x->string, "TrainingJobName") == 0) {
+            if (!cJSON_IsString(x) || !cJSON_IsString(y)) return 0;
+            continue;
+        }
+        if (!same_json(x, y, 0)) return 0;
+    }
+    return !x && !y;
+}
+
+static int validate_seed(valid_seeds *v, const cJSON *req, char **msg)
+{
+    const sm_model *m = sagemaker_model();
+    const char *shape = model_input_shape(m, "CreateTrainingJob");
+    for (int i = 0; i < VALID_KEPT; i++)
+        if (v->kept[i] && same_json(v->kept[i], req, 1) &&
+            val_member_ok(m, shape, "TrainingJobName", member(req, "TrainingJobName")))
+            return VAL_OK;
+    int rc = val_input(m, shape, req, msg);
+    if (rc == VAL_OK) {
+        cJSON *copy = cJSON_Duplicate(req, 1);
+        if (copy) {
+            cJSON_Delete(v->kept[v->next]);
+            v->kept[v->next] = copy;
+            v->next = (v->next + 1) % VALID_KEPT;
+        }
+    }
+    return rc;
+}
+
+static void valid_seeds_free(valid_seeds *v)
+{
+    for (int i = 0; i < VALID_KEPT; i++)
+        cJSON_Delete(v->kept[i]);
+}
+
+static int check_seed(const load *l, cJSON *j, const char *p, reg_batch *b, scenario_texts *texts,
+                      valid_seeds *valid, seed *s)
 {
     static const char *const fields[] = {
         "request", "scenario", "region", "createdSecondsAgo", "stoppedAfterSeconds", "description"};
@@ -313,8 +405,7 @@ static int check_seed(const load *l, cJSON *j, const char *p, reg_batch *b, seed
     if (!cJSON_IsObject(req))
         return refuse(l, p, "a seed job needs a \"request\": a CreateTrainingJob request");
     char *msg = NULL;
-    int rc = val_input(sagemaker_model(), model_input_shape(sagemaker_model(), "CreateTrainingJob"),
-                       req, &msg);
+    int rc = validate_seed(valid, req, &msg);
     if (rc != VAL_OK) {
         rc = refuse(l, pr, "%s: %s",
                     rc == VAL_SERIALIZATION ? "SerializationException" : "ValidationException",
@@ -355,10 +446,11 @@ static int check_seed(const load *l, cJSON *j, const char *p, reg_batch *b, seed
             return refuse(l, ps, "no scenario named '%s'",
                           cJSON_IsString(sc) ? sc->valuestring : "?");
         snprintf(s->scenario_name, sizeof s->scenario_name, "%s", sc->valuestring);
-        s->scenario_json = cJSON_PrintUnformatted(found);
+        s->scenario_json = scenario_text(texts, found);
         rc = s->scenario_json ? SM_OK : SM_ENOMEM;
     } else {
         rc = reg_batch_choose(b, req, s->scenario_name, &s->scenario_json, why, sizeof why);
+        s->scenario_owned = 1;
         if (rc == SM_ENOTFOUND) return refuse(l, pr, "%s", why);
     }
     if (rc != SM_OK) return refuse(l, p, "out of memory");
@@ -445,6 +537,8 @@ static int in_startup_tx;
 static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nseeds, int *inserted)
 {
     name_set names = {0};
+    scenario_texts texts = {0};
+    valid_seeds valid = {{0}, 0};
     create_pools *pools = create_pools_new();
     int rc = pools ? SM_OK : refuse(l, "jobs", "out of memory");
     size_t n = jobs->e ? jobs->n : (size_t)cJSON_GetArraySize(jobs->array);
@@ -471,7 +565,7 @@ static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nse
             next = next->next;
         }
         seed s = {0};
-        rc = check_seed(l, j, p, b, &s);
+        rc = check_seed(l, j, p, b, &texts, &valid, &s);
         if (rc == SM_OK) {
             const char *name = member(s.request, "TrainingJobName")->valuestring;
             int added = name_add(&names, s.region, name);
@@ -502,9 +596,11 @@ static int load_jobs(const load *l, const job_list *jobs, reg_batch *b, int *nse
                 refuse(l, p, "%s: %s", e.code ? e.code : "InternalFailure", e.message);
             if (rc == SM_OK) ++*nseeds;
         }
-        free(s.scenario_json);
+        if (s.scenario_owned) free(s.scenario_json);
         cJSON_Delete(parsed);
     }
+    scenario_texts_free(&texts);
+    valid_seeds_free(&valid);
     create_pools_free(pools);
     name_set_free(&names);
     if (rc != SM_OK && !l->err[0])
@@ -626,19 +722,22 @@ static int split_doc(const load *l, cJSON **d, job_list *jobs)
             break;
         }
         i = skip_ws(t, len, i + 1);
-        size_t end = jpos_skip(t, len, i);
+        int seeds =
+            strcmp(key, "jobs") == 0 && i < len && t[i] == '[' && !jobs->e && !member(*d, "jobs");
+        /* The seeds' array is only scanned element by element (once: it is most of the text). */
+        size_t end = seeds ? len : jpos_skip(t, len, i);
         if (!end) {
             rc = SM_EINVAL;
             break;
         }
-        if (strcmp(key, "jobs") == 0 && t[i] == '[' && !jobs->e && !member(*d, "jobs")) {
+        if (seeds) {
             size_t cap = 0, k = skip_ws(t, len, i + 1);
             jobs->e = malloc(sizeof *jobs->e); /* non-NULL even for [] */
             if (!jobs->e) rc = SM_ENOMEM;
             cap = 1;
-            while (rc == SM_OK && k < end - 1) {
+            while (rc == SM_OK && k < len && t[k] != ']') {
                 size_t e = jpos_skip(t, len, k);
-                if (!e || e > end - 1) {
+                if (!e) {
                     rc = SM_EINVAL;
                     break;
                 }
@@ -653,10 +752,15 @@ static int split_doc(const load *l, cJSON **d, job_list *jobs)
                 }
                 jobs->e[jobs->n++] = (span){k, e - k};
                 k = skip_ws(t, len, e);
-                if (k < end - 1 && t[k] != ',') rc = SM_EINVAL;
-                if (k < end - 1) k = skip_ws(t, len, k + 1);
-                if (k >= end - 1 && t[skip_ws(t, len, e)] == ',') rc = SM_EINVAL; /* [1,] */
+                if (k < len && t[k] == ',') {
+                    k = skip_ws(t, len, k + 1);
+                    if (k < len && t[k] == ']') rc = SM_EINVAL; /* [1,] */
+                } else if (k >= len || t[k] != ']') {
+                    rc = SM_EINVAL;
+                }
             }
+            if (rc == SM_OK && k >= len) rc = SM_EINVAL; /* no ']' */
+            end = k + 1;
             /* "jobs" itself stays out of *d; only() and the checks see it through `jobs`. */
         } else if (strcmp(key, "jobs") == 0 && jobs->e) {
             rc = SM_EINVAL; /* a second "jobs" */
