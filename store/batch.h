@@ -14,4 +14,8 @@ int store_rollback_to(void); /* undo since store_savepoint(), and close the save
 /* Finalize this thread's savepoint statements (before the thread ends). */
 void store_batch_done(void);
 
+/* Remove every job, tag and tuning job in one transaction of its own, as store_reset() does,
+ * but emptying the tables whole where it can (clear.c). 0 or a negative code. */
+int store_clear_jobs(void);
+
 #endif

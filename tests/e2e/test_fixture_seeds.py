@@ -66,3 +66,37 @@ def test_copies_of_valid_seeds_load_every_one(server):
         d = server.raw("DescribeTrainingJob", {"TrainingJobName": s["TrainingJobName"]})
         assert d.status == 200
         assert d.json["ResourceConfig"]["VolumeSizeInGB"] == s["ResourceConfig"]["VolumeSizeInGB"]
+
+
+def test_reset_empties_every_job_table_and_leaves_no_dangling_row(make_server):
+    """POST /_sagemock/reset empties the jobs' tables whole (store/clear.c): afterwards no job,
+    tag or request of a job is left, the names can be created again, and the database passes
+    PRAGMA foreign_key_check and integrity_check."""
+    import sqlite3
+
+    srv = make_server()
+    seeds = [job_request(f"reset-{i}", Tags=[{"Key": "k", "Value": str(i)}]) for i in range(300)]
+    status, body, raw = load(srv, seeds)
+    assert status == 200 and body["jobs"] == 300, raw
+    assert srv.raw("CreateTrainingJob", job_request("reset-api")).status == 200
+    status, _, raw = srv.admin("POST", "/_sagemock/reset")
+    assert status == 200, raw
+    listed = srv.raw("ListTrainingJobs", {"MaxResults": 100})
+    assert listed.status == 200 and listed.json["TrainingJobSummaries"] == []
+    for name in ("reset-0", "reset-299", "reset-api"):
+        assert srv.raw("DescribeTrainingJob", {"TrainingJobName": name}).status == 400
+        assert srv.raw("CreateTrainingJob", job_request(name)).status == 200
+    srv.stop()
+    db = sqlite3.connect(srv.db)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
+        assert db.execute("SELECT COUNT(*) FROM tags").fetchone()[0] == 0
+        for (table,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'"):
+            refs = db.execute(f'SELECT "table" FROM pragma_foreign_key_list(\'{table}\')')
+            if any(r[0] == "jobs" for r in refs):  # every table of a job's rows: 3 jobs' worth
+                n = db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+                assert n <= 3, f"{table} keeps {n} rows of jobs that were reset"
+    finally:
+        db.close()

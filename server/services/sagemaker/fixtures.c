@@ -30,6 +30,7 @@
 #include "registry.h"
 #include "scenario.h"
 #include "validate.h"
+#include "batch.h"
 #include "store.h"
 #include "text.h"
 
@@ -1055,11 +1056,8 @@ int fx_init(int64_t now_ms, char *err, size_t errlen)
 int fx_reset(int64_t now_ms, char *err, size_t errlen)
 {
     pthread_mutex_lock(&load_lock);
-    int rc = store_begin();
-    if (rc == SM_OK) rc = store_reset();
-    if (rc == SM_OK) rc = store_commit();
+    int rc = store_clear_jobs();
     if (rc != SM_OK) {
-        store_rollback();
         snprintf(err, errlen, "the store refused the reset: %s", store_errmsg());
     } else {
         reg_reset();
