@@ -30,7 +30,8 @@
 #define LIST_COLS                                                                                  \
     "jobs.id, region, name, arn, created_ms, scenario_name, max_runtime_s, max_wait_s, "           \
     "keep_alive_s, spot, max_retry, status, secondary, COALESCE(warm_pool,''), "                   \
-    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn, rev"
+    "last_modified_ms, COALESCE(end_ms,-1), COALESCE(next_change_ms,-1), training_plan_arn, rev, " \
+    "jobs.summary"
 #define FROM_REGION " FROM jobs WHERE region = :region"
 /* A whole job: its row, its request and its scenario (row_to_job's with_text columns). */
 #define JOB_TEXTS                                                                                  \
@@ -49,11 +50,12 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_JOB_INSERT] =
         "INSERT INTO jobs(region, name, arn, created_ms, scenario_name, max_runtime_s, "
         "max_wait_s, keep_alive_s, spot, max_retry, scenario_id, events, status, "
-        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms, training_plan_arn, rev) "
+        "secondary, warm_pool, last_modified_ms, end_ms, next_change_ms, training_plan_arn, rev, "
+        "summary) "
         "VALUES(:region, :name, :arn, :created, :scenario_name, :max_runtime, :max_wait, "
         ":keep_alive, :spot, :max_retry, :scenario_id, :events, :status, :secondary, "
         "NULLIF(:warm_pool,''), :last_modified, NULLIF(:end,-1), NULLIF(:next,-1), "
-        ":training_plan_arn, :rev)",
+        ":training_plan_arn, :rev, :summary)",
     [SQL_JOB_REQUEST_PUT] = "INSERT OR REPLACE INTO job_requests(job_id, request) "
                             "VALUES(:id, :request)",
     [SQL_SCENARIO_ID] = "SELECT id FROM scenarios WHERE text = :text",
@@ -69,11 +71,11 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_JOB_UPDATE] = "UPDATE jobs SET events = :events, rev = rev + 1, status = :status, "
                        "secondary = :secondary, warm_pool = NULLIF(:warm_pool,''), "
                        "last_modified_ms = :last_modified, end_ms = NULLIF(:end,-1), "
-                       "next_change_ms = NULLIF(:next,-1) WHERE id = :id",
+                       "next_change_ms = NULLIF(:next,-1), summary = :summary WHERE id = :id",
     [SQL_JOB_SET_STATE] = "UPDATE jobs SET status = :status, secondary = :secondary, "
                           "warm_pool = NULLIF(:warm_pool,''), last_modified_ms = :last_modified, "
-                          "end_ms = NULLIF(:end,-1), next_change_ms = NULLIF(:next,-1) "
-                          "WHERE id = :id",
+                          "end_ms = NULLIF(:end,-1), next_change_ms = NULLIF(:next,-1), "
+                          "summary = :summary WHERE id = :id",
     [SQL_VIEW_DROP] = "DELETE FROM job_views WHERE job_id = :id",
     [SQL_VIEW_GET] = "SELECT job_views.from_ms, COALESCE(job_views.until_ms,-1), job_views.body "
                      "FROM jobs JOIN job_views ON job_views.job_id = jobs.id "
@@ -254,7 +256,9 @@ static const char *const migration[] = {
     " WHERE instr(request, '\"TrainingPlanArn\"') > 0;",
     /* 4: the big texts out of the row that state updates rewrite (a scenario is stored once
      * for all the jobs that share it; the request in a table of its own), a revision that
-     * counts the changes of events and request, and the rendered Describe bodies (views.c).
+     * counts the changes of events and request, the job's TrainingJobSummary as last
+     * materialised (NULL: ListTrainingJobs renders it), and the rendered Describe bodies
+     * (views.c).
      * The ARN index goes: an ARN names its region and job, which jobs_by_name finds. */
     "CREATE TABLE scenarios(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);"
     "INSERT OR IGNORE INTO scenarios(text) SELECT scenario FROM jobs ORDER BY id;"
@@ -268,6 +272,7 @@ static const char *const migration[] = {
     "ALTER TABLE jobs DROP COLUMN request;"
     "ALTER TABLE jobs DROP COLUMN scenario;"
     "DROP INDEX jobs_by_arn;"
+    "ALTER TABLE jobs ADD COLUMN summary TEXT;"
     "CREATE TABLE job_views("
     " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
     " epoch INTEGER NOT NULL,"

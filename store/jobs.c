@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads the LIST_COLS columns (0..18) into j; with_text also reads request, scenario, events. */
+/* Reads the LIST_COLS columns (0..19) into j; with_text also reads request, scenario, events. */
 static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
 {
     memset(j, 0, sizeof *j);
@@ -37,12 +37,16 @@ static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
         !(j->training_plan_arn = store_dup_col(st, 17)))
         return SM_ENOMEM;
     j->rev = sqlite3_column_int64(st, 18);
-    if (!with_text) return SM_OK;
-    if (sqlite3_column_type(st, 19) != SQLITE_NULL && !(j->request = store_dup_col(st, 19))) {
+    if (sqlite3_column_type(st, 19) != SQLITE_NULL && !(j->summary = store_dup_col(st, 19))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
-    if (!(j->scenario = store_dup_col(st, 20)) || !(j->events = store_dup_col(st, 21))) {
+    if (!with_text) return SM_OK;
+    if (sqlite3_column_type(st, 20) != SQLITE_NULL && !(j->request = store_dup_col(st, 20))) {
+        store_job_clear(j);
+        return SM_ENOMEM;
+    }
+    if (!(j->scenario = store_dup_col(st, 21)) || !(j->events = store_dup_col(st, 22))) {
         store_job_clear(j);
         return SM_ENOMEM;
     }
@@ -55,7 +59,8 @@ void store_job_clear(store_job *job)
     free(job->request);
     free(job->scenario);
     free(job->events);
-    job->training_plan_arn = job->request = job->scenario = job->events = NULL;
+    free(job->summary);
+    job->training_plan_arn = job->request = job->scenario = job->events = job->summary = NULL;
 }
 
 static void bind_state(sqlite3_stmt *st, const store_state *s)
@@ -66,6 +71,7 @@ static void bind_state(sqlite3_stmt *st, const store_state *s)
     store_bind_int(st, ":last_modified", s->last_modified_ms);
     store_bind_int(st, ":end", s->end_ms);
     store_bind_int(st, ":next", s->next_change_ms);
+    if (s->summary) store_bind_text(st, ":summary", s->summary); /* unbound: NULL */
 }
 
 /* The id of scenario text `text`, added to the scenarios table when new. */
@@ -127,8 +133,8 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
         store_bind_text(st, ":training_plan_arn", j->training_plan_arn);
     else
         sqlite3_bind_null(st, sqlite3_bind_parameter_index(st, ":training_plan_arn"));
-    store_state s = {j->status,           j->secondary, j->warm_pool,
-                     j->last_modified_ms, j->end_ms,    j->next_change_ms};
+    store_state s = {j->status, j->secondary,      j->warm_pool, j->last_modified_ms,
+                     j->end_ms, j->next_change_ms, j->summary};
     bind_state(st, &s);
     /* A job starts at a random revision, not 0: a deleted job's id can be given again, and a
      * view rendered for the old job must never match the new one (views.c). */

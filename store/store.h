@@ -44,12 +44,16 @@ typedef struct store_job {
     int64_t last_modified_ms;
     int64_t end_ms;         /* -1 when none */
     int64_t next_change_ms; /* -1 when the job will not change again */
+    /* Its TrainingJobSummary as JSON text, materialised with the state (malloc'd); NULL when
+     * the state alone does not make it (ListTrainingJobs renders those). */
+    char *summary;
 } store_job;
 
 /* The materialised columns alone, for updates. */
 typedef struct store_state {
     const char *status, *secondary, *warm_pool; /* warm_pool "" or NULL when none */
     int64_t last_modified_ms, end_ms, next_change_ms;
+    const char *summary; /* the TrainingJobSummary of this state, JSON text; NULL: none */
 } store_state;
 
 /* A callback over jobs; returns non-zero to stop. */

@@ -55,7 +55,7 @@ static char *view_at(const char *name, int64_t now)
 
 static void update(int64_t id, const char *events)
 {
-    store_state st = {"InProgress", "Stopping", "", 5, -1, -1};
+    store_state st = {"InProgress", "Stopping", "", 5, -1, -1, NULL};
     assert_int_equal(store_begin(), SM_OK);
     assert_int_equal(store_job_update(id, events, NULL, &st), SM_OK);
     assert_int_equal(store_commit(), SM_OK);

@@ -524,6 +524,8 @@ static void fill_state(store_job *job, const lc_view *v)
     job->last_modified_ms = st.last_modified_ms;
     job->end_ms = st.end_ms;
     job->next_change_ms = st.next_change_ms;
+    free(job->summary);
+    job->summary = describe_summary_of(job, &st);
 }
 
 static int internal(create_error *e)

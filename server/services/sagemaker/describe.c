@@ -548,3 +548,18 @@ void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v, co
     }
     sb_putc(b, '}');
 }
+
+char *describe_summary_of(const store_job *job, const store_state *st)
+{
+    if (st->warm_pool && st->warm_pool[0] && strcmp(st->warm_pool, "InUse") != 0)
+        return NULL; /* Available, Reused, Terminated: their times come from the view */
+    store_job at = *job;
+    snprintf(at.status, sizeof at.status, "%s", st->status);
+    snprintf(at.secondary, sizeof at.secondary, "%s", st->secondary);
+    snprintf(at.warm_pool, sizeof at.warm_pool, "%s", st->warm_pool ? st->warm_pool : "");
+    at.last_modified_ms = st->last_modified_ms;
+    at.end_ms = st->end_ms;
+    strbuf b = {0};
+    describe_summary_text(&b, &at, NULL, NULL);
+    return sb_take(&b);
+}

@@ -29,6 +29,11 @@ cJSON *describe_job_until(const store_job *job, const lc_view *v, const char *re
 void describe_summary_text(strbuf *b, const store_job *job, const lc_view *v,
                            const char *reused_by);
 
+/* The summary of job in state st, materialised with it (store_state.summary): malloc'd, or
+ * NULL when its WarmPoolStatus carries times only a view gives (Available, Reused,
+ * Terminated) or on allocation failure. */
+char *describe_summary_of(const store_job *job, const store_state *st);
+
 /* The S3 URI of the job's model artifacts, from its OutputDataConfig. */
 void describe_artifacts_uri(const cJSON *request, const char *name, char *out, size_t outlen);
 

@@ -118,7 +118,10 @@ static int on_row(store_job *j, void *arg)
             return 1;
         }
         if (p->nsummaries++) sb_putc(&p->out, ',');
-        describe_summary_text(&p->out, j, v, v ? p->ctx->reused_by : NULL);
+        if (!v && j->summary) /* materialised with the state */
+            sb_puts(&p->out, j->summary);
+        else
+            describe_summary_text(&p->out, j, v, v ? p->ctx->reused_by : NULL);
     }
     return 0;
 }

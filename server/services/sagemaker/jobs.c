@@ -2,6 +2,7 @@
  * jobs.c: stored job -> plan -> view, events, materialised state and ARNs (see jobs.h).
  */
 #include "jobs.h"
+#include "describe.h"
 #include "arn.h"
 #include "config.h"
 #include "errors.h"
@@ -227,8 +228,11 @@ int jobs_save(const store_job *job, const jobs_ctx *c, const char *request)
     char *events = jobs_events_json(c);
     store_state st;
     jobs_state(&c->view, &st);
+    char *summary = describe_summary_of(job, &st);
+    st.summary = summary;
     int rc = events ? store_job_update(job->id, events, request, &st) : SM_ENOMEM;
     free(events);
+    free(summary);
     return rc;
 }
 
@@ -240,6 +244,7 @@ void jobs_state(const lc_view *v, store_state *st)
     st->last_modified_ms = v->last_modified_ms;
     st->end_ms = v->training_end_ms;
     st->next_change_ms = v->next_change_ms;
+    st->summary = NULL;
 }
 
 typedef struct advance_arg {
@@ -255,11 +260,16 @@ static int advance_one(store_job *job, void *arg)
     if (jobs_eval(job, a->now_ms, a->c) != SM_OK) {
         /* A damaged row must not be retried forever: park it where it is. */
         st = (store_state){job->status,           job->secondary, job->warm_pool,
-                           job->last_modified_ms, job->end_ms,    -1};
-    } else {
-        jobs_state(&a->c->view, &st);
+                           job->last_modified_ms, job->end_ms,    -1,
+                           job->summary};
+        a->rc = store_job_set_state(job->id, &st);
+        return a->rc != SM_OK;
     }
+    jobs_state(&a->c->view, &st);
+    char *summary = describe_summary_of(job, &st);
+    st.summary = summary;
     a->rc = store_job_set_state(job->id, &st);
+    free(summary);
     return a->rc != SM_OK;
 }
 
