@@ -15,7 +15,8 @@
 /* Reads the LIST_COLS columns (0..19) into j; with_text also reads request, scenario, events. */
 static int row_to_job(sqlite3_stmt *st, store_job *j, int with_text)
 {
-    memset(j, 0, sizeof *j);
+    /* every member is set below (no memset of the ~700-byte struct for each row of a List) */
+    j->training_plan_arn = j->request = j->scenario = j->events = j->summary = NULL;
     j->id = sqlite3_column_int64(st, 0);
     store_copy_col(j->region, sizeof j->region, st, 1);
     store_copy_col(j->name, sizeof j->name, st, 2);
