@@ -304,17 +304,21 @@ void gate_write_group(sm_req **rs, int n)
 }
 
 /* The handler: a read as it is; a write inside its transaction; a group commit's first step
- * outside it, its write then queued for the next group commit when the transport can wait for
- * it (group.c), else written at once. */
+ * outside it, its write then done at once when no commit is in progress, else queued for the
+ * next group commit when the transport can wait for it (group.c), else written at once. */
 static void run_handler(sm_req *r)
 {
     if ((r->op->flags & (OP_WRITE | OP_GROUP)) == (OP_WRITE | OP_GROUP)) {
         r->op->handler(r);
         if (r->status || !r->write) return; /* it answered */
-        if (r->can_wait && group_accepting())
-            r->group = 1; /* the transport hands it to group_submit() */
-        else
+        if (r->can_wait && group_claim()) { /* no commit in progress: at once, by this worker */
             gate_write(r);
+            group_release();
+        } else if (r->can_wait && group_accepting()) {
+            r->group = 1; /* the transport hands it to group_submit() */
+        } else {
+            gate_write(r);
+        }
         return;
     }
     if (!(r->op->flags & OP_WRITE)) {

@@ -8,7 +8,12 @@
  * the outcome is the one of running them one after another), one COMMIT. Then it calls each
  * request's done callback, which answers it (http.c resumes its connection). Requests that
  * arrive while a commit is in progress wait for the next one, so the busier the server, the
- * more writes one commit carries; an idle server commits a lone request at once.
+ * more writes one commit carries. While writes do not overlap (the committer's last group had
+ * one request at most), a write that finds no commit in progress and nothing queued claims the
+ * store and is written at once by its own worker (group_claim), as before there was a
+ * committer: a lone client pays no hand-over between threads. Writes arriving meanwhile queue
+ * for the committer, which starts once the claim is released; once they overlap, every write
+ * goes to the committer, until its groups are single requests again.
  *
  * Must not: answer a request before the transaction holding its writes committed (done is
  * called after gate_write_group returns); block a worker (group_submit only queues); lose a
@@ -37,6 +42,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static member *head, **tail = &head; /* the queue, in arrival order */
 static int running, stopping;
+static int busy;   /* a write transaction is in progress: the committer's, or a claim's */
+static int last_n; /* requests in the committer's last group: more than one, writes overlap */
 static pthread_t committer;
 
 static void *commit_loop(void *arg)
@@ -46,9 +53,10 @@ static void *commit_loop(void *arg)
     static member *ms[GROUP_MAX];
     pthread_mutex_lock(&lock);
     for (;;) {
-        while (!head && !stopping)
+        while ((!head && !stopping) || (head && busy))
             pthread_cond_wait(&wake, &lock);
         if (!head) break; /* stopping, and nothing left */
+        busy = 1;
         int n = 0;
         while (head && n < GROUP_MAX) {
             ms[n] = head;
@@ -56,6 +64,7 @@ static void *commit_loop(void *arg)
             head = head->next;
         }
         if (!head) tail = &head;
+        last_n = n;
         pthread_mutex_unlock(&lock);
         gate_write_group(rs, n);
         for (int i = 0; i < n; i++) {
@@ -63,6 +72,7 @@ static void *commit_loop(void *arg)
             free(ms[i]);
         }
         pthread_mutex_lock(&lock);
+        busy = 0;
     }
     pthread_mutex_unlock(&lock);
     store_batch_done();
@@ -96,6 +106,23 @@ int group_accepting(void)
     int yes = running;
     pthread_mutex_unlock(&lock);
     return yes;
+}
+
+int group_claim(void)
+{
+    pthread_mutex_lock(&lock);
+    int claimed = running && !busy && !head && last_n <= 1;
+    if (claimed) busy = 1;
+    pthread_mutex_unlock(&lock);
+    return claimed;
+}
+
+void group_release(void)
+{
+    pthread_mutex_lock(&lock);
+    busy = 0;
+    if (head) pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
 }
 
 int group_submit(sm_req *r, group_done_fn done, void *arg)

@@ -15,6 +15,11 @@ int group_start(void);
 void group_stop(void);
 /* Whether the committer takes requests now (a later group_submit may still refuse). */
 int group_accepting(void);
+/* Claim the store for a write at once (1), when the committer runs, no commit is in progress
+ * or queued and writes have not been overlapping; group_release() after it. 0: queue the
+ * write instead. */
+int group_claim(void);
+void group_release(void);
 /* Queue r, which passed the gate (group set), for the next group commit; done(r, arg) follows
  * on the committer's thread. The caller must not touch r until then. 0, or SM_ERR when the
  * committer is not running (then the caller writes at once: gate_write). */
