@@ -3,10 +3,10 @@
  */
 #include "jsonutil.h"
 #include "strbuf.h"
+#include "tcache.h"
 
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,23 +111,13 @@ typedef struct number_memo {
     unsigned char len; /* 0: empty */
     char text[31];
 } number_memo;
-static __thread number_memo *memo;
-static pthread_key_t memo_key;
-static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
-
-static void memo_key_init(void)
-{
-    pthread_key_create(&memo_key, free);
-}
+static tcache memos = TCACHE(NUMBER_MEMO * sizeof(number_memo), free);
 
 void json_put_number(strbuf *b, double d)
 {
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
-    if (!memo) {
-        pthread_once(&memo_once, memo_key_init);
-        if ((memo = calloc(NUMBER_MEMO, sizeof *memo))) pthread_setspecific(memo_key, memo);
-    }
+    number_memo *memo = tcache_get(&memos);
     number_memo *e = memo ? &memo[(bits * 0x9e3779b97f4a7c15u) >> 54] : NULL;
     if (e && e->len && e->bits == bits) {
         sb_putn(b, e->text, e->len);

@@ -41,6 +41,7 @@
 #include "errors.h"
 #include "model.h"
 #include "strbuf.h"
+#include "tcache.h"
 
 #define MODEL_MATCH_LIMIT 1000000u /* backtracking steps per match before we give up */
 
@@ -500,36 +501,32 @@ int model_set_printed_patterns(sm_model *m, const char *const *pairs, char *err,
     return SM_OK;
 }
 
+/* Each thread's match data, kept between matches (it holds a single pair). */
+typedef struct match_data {
+    pcre2_match_data *md;
+} match_data;
+
+static void match_data_free(void *p)
+{
+    match_data *m = p;
+    if (m) pcre2_match_data_free(m->md);
+    free(m);
+}
+
+static tcache match_datas = TCACHE(sizeof(match_data), match_data_free);
+
+static pcre2_match_data *thread_match_data(void)
+{
+    match_data *m = tcache_get(&match_datas);
+    if (m && !m->md) m->md = pcre2_match_data_create(1, NULL);
+    return m ? m->md : NULL;
+}
+
 /*
  * 1 when the whole of `s` matches, 0 when it does not (including invalid UTF-8 and a match
  * that hit the backtracking limit), -1 when the shape is unknown or has no pattern, and
  * SM_ENOMEM (-2) when the per-call match data cannot be allocated.
  */
-/* Each thread's match data, kept between matches (it holds a single pair) and freed when
- * the thread exits. */
-static __thread pcre2_match_data *match_data;
-static pthread_key_t match_data_key;
-static pthread_once_t match_data_once = PTHREAD_ONCE_INIT;
-
-static void match_data_free(void *md)
-{
-    pcre2_match_data_free(md);
-}
-
-static void match_data_key_init(void)
-{
-    pthread_key_create(&match_data_key, match_data_free);
-}
-
-static pcre2_match_data *thread_match_data(void)
-{
-    if (match_data) return match_data;
-    pthread_once(&match_data_once, match_data_key_init);
-    if ((match_data = pcre2_match_data_create(1, NULL)))
-        pthread_setspecific(match_data_key, match_data);
-    return match_data;
-}
-
 int model_pattern_match(const sm_model *m, const char *shape_name, const char *s)
 {
     struct mshape *sh = (struct mshape *)find_shape(m, shape_name);

@@ -37,13 +37,13 @@
 #include "reply.h"
 #include "service.h"
 #include "store.h"
+#include "tcache.h"
 #include "strbuf.h"
 #include "token.h"
 #include "training_log.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,10 +174,6 @@ typedef struct series_cache {
     uint64_t clock;
 } series_cache;
 
-static __thread series_cache *tl_series;
-static pthread_key_t series_key;
-static pthread_once_t series_once = PTHREAD_ONCE_INIT;
-
 static void series_clear(cached_series *e)
 {
     free(e->regex);
@@ -194,22 +190,15 @@ static void series_free(void *p)
     free(c);
 }
 
-static void series_key_init(void)
-{
-    pthread_key_create(&series_key, series_free); /* frees each thread's cache as it exits */
-}
+static tcache series_caches = TCACHE(sizeof(series_cache), series_free);
 
 /* Append to out the points `regex` captures in stream s (NULL: none), the first events of the
  * stream `gen` names. 0 or SM_ENOMEM. */
 static int scan_cached(uint64_t gen, const jl_stream *s, const char *regex, mx_series *out)
 {
     if (!s) return SM_OK;
-    if (!tl_series) {
-        pthread_once(&series_once, series_key_init);
-        if (!(tl_series = calloc(1, sizeof *tl_series))) return SM_ENOMEM;
-        pthread_setspecific(series_key, tl_series);
-    }
-    series_cache *c = tl_series;
+    series_cache *c = tcache_get(&series_caches);
+    if (!c) return SM_ENOMEM;
     cached_series *e = NULL, *victim = &c->e[0];
     for (int i = 0; i < SERIES_SLOTS && !e; i++) {
         cached_series *x = &c->e[i];

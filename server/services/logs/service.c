@@ -22,11 +22,12 @@
 #include "reply.h"
 #include "service.h"
 #include "store.h"
+#include "strbuf.h"
+#include "tcache.h"
 #include "token.h"
 #include "training_log.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,93 +458,6 @@ static int stream_or_reply(sm_req *r, const char *stream, jl_log *log, const jl_
  * stream's events are rendered once per whole log (training_log_shared's gen): each thread
  * keeps the last few renderings, so a page is one copy of a slice of them.
  */
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void buf_put(buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void buf_str(buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-/* A JSON string as cJSON prints it: '"', '\\' and control characters escaped, the rest as is. */
-static void buf_json_string(buf *b, const char *s)
-{
-    buf_put(b, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 32 && c != '"' && c != '\\') continue;
-        buf_put(b, run, (size_t)(s - run));
-        char esc[8];
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[0] = '\\', esc[1] = (char)c, esc[2] = 0;
-            break;
-        case '\b':
-            strcpy(esc, "\\b");
-            break;
-        case '\f':
-            strcpy(esc, "\\f");
-            break;
-        case '\n':
-            strcpy(esc, "\\n");
-            break;
-        case '\r':
-            strcpy(esc, "\\r");
-            break;
-        case '\t':
-            strcpy(esc, "\\t");
-            break;
-        default:
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            break;
-        }
-        buf_str(b, esc);
-        run = s + 1;
-    }
-    buf_put(b, run, (size_t)(s - run));
-    buf_put(b, "\"", 1);
-}
-
-/* A number as cJSON prints a double: an integer below 10^15 as such, else %1.15g when it reads
- * back the same, else %1.17g. */
-static void buf_number(buf *b, int64_t v)
-{
-    char num[32];
-    if (v > -1000000000000000 && v < 1000000000000000) {
-        snprintf(num, sizeof num, "%" PRId64, v);
-    } else {
-        double d = (double)v, back;
-        snprintf(num, sizeof num, "%1.15g", d);
-        if (sscanf(num, "%lg", &back) != 1 || back != d) snprintf(num, sizeof num, "%1.17g", d);
-    }
-    buf_str(b, num);
-}
-
 /* One stream's events rendered: event i is text[off[i] .. off[i+1]), "{...}," (with its comma),
  * and its message is len[i] bytes. */
 typedef struct rendered {
@@ -552,7 +466,7 @@ typedef struct rendered {
     uint64_t last_use;
     size_t *off;
     int *len;
-    buf text;
+    strbuf text;
 } rendered;
 
 #define RENDER_SLOTS 4
@@ -562,10 +476,6 @@ typedef struct render_cache {
     rendered e[RENDER_SLOTS];
     uint64_t clock;
 } render_cache;
-
-static __thread render_cache *tl_render;
-static pthread_key_t render_key;
-static pthread_once_t render_once = PTHREAD_ONCE_INIT;
 
 static void rendered_clear(rendered *e)
 {
@@ -583,21 +493,14 @@ static void render_free(void *p)
     free(c);
 }
 
-static void render_key_init(void)
-{
-    pthread_key_create(&render_key, render_free); /* frees each thread's cache as it exits */
-}
+static tcache render_caches = TCACHE(sizeof(render_cache), render_free);
 
 /* The rendering of the first n events of stream s (index `stream` of the whole log `gen`): a
  * rendering of the whole log's stream serves every n up to its own. NULL when out of memory. */
 static const rendered *render(uint64_t gen, int stream, const jl_stream *s)
 {
-    if (!tl_render) {
-        pthread_once(&render_once, render_key_init);
-        if (!(tl_render = calloc(1, sizeof *tl_render))) return NULL;
-        pthread_setspecific(render_key, tl_render);
-    }
-    render_cache *c = tl_render;
+    render_cache *c = tcache_get(&render_caches);
+    if (!c) return NULL;
     rendered *victim = &c->e[0];
     for (int i = 0; i < RENDER_SLOTS; i++) {
         rendered *e = &c->e[i];
@@ -620,17 +523,17 @@ static const rendered *render(uint64_t gen, int stream, const jl_stream *s)
     }
     for (int i = 0; i < s->nevents; i++) {
         const jl_event *ev = &s->events[i];
-        e->off[i] = e->text.n;
+        e->off[i] = e->text.len;
         e->len[i] = (int)strlen(ev->message);
-        buf_str(&e->text, "{\"timestamp\":");
-        buf_number(&e->text, ev->timestamp_ms);
-        buf_str(&e->text, ",\"message\":");
-        buf_json_string(&e->text, ev->message);
-        buf_str(&e->text, ",\"ingestionTime\":");
-        buf_number(&e->text, ev->ingestion_ms);
-        buf_str(&e->text, "},");
+        sb_puts(&e->text, "{\"timestamp\":");
+        json_put_number(&e->text, (double)ev->timestamp_ms);
+        sb_puts(&e->text, ",\"message\":");
+        json_put_string(&e->text, ev->message);
+        sb_puts(&e->text, ",\"ingestionTime\":");
+        json_put_number(&e->text, (double)ev->ingestion_ms);
+        sb_puts(&e->text, "},");
     }
-    e->off[s->nevents] = e->text.n;
+    e->off[s->nevents] = e->text.len;
     if (e->text.oom) {
         rendered_clear(e);
         return NULL;
@@ -703,21 +606,17 @@ static int h_get_log_events(sm_req *r)
     }
     /* {"events":[...],"nextForwardToken":"...","nextBackwardToken":"..."}, as cJSON prints it */
     size_t slice = ev->off[last] - ev->off[first];
-    buf out = {0};
-    buf_str(&out, "{\"events\":[");
-    if (slice) buf_put(&out, ev->text.p + ev->off[first], slice - 1); /* less the last comma */
-    buf_str(&out, "],\"nextForwardToken\":");
-    buf_json_string(&out, fwd);
-    buf_str(&out, ",\"nextBackwardToken\":");
-    buf_json_string(&out, back);
-    buf_str(&out, "}");
-    if (out.oom) {
-        free(out.p);
-        return reply_internal(r);
-    }
-    int rc = reply_raw(r, 200, APPLICATION_AMZ_JSON, out.p, out.n);
-    free(out.p);
-    return rc == SM_OK ? SM_OK : SM_ERR;
+    strbuf out = {0};
+    sb_puts(&out, "{\"events\":[");
+    if (slice) sb_putn(&out, ev->text.p + ev->off[first], slice - 1); /* less the last comma */
+    sb_puts(&out, "],\"nextForwardToken\":");
+    json_put_string(&out, fwd);
+    sb_puts(&out, ",\"nextBackwardToken\":");
+    json_put_string(&out, back);
+    sb_putc(&out, '}');
+    char *text = sb_take(&out);
+    if (!text) return reply_internal(r);
+    return reply_json_text(r, text) == SM_OK ? SM_OK : SM_ERR;
 }
 
 /* ------------------------------------------------------------------------- FilterLogEvents */

@@ -8,6 +8,7 @@
 #include "jsonutil.h"
 #include "reply.h"
 #include "scenario.h"
+#include "tcache.h"
 #include "training_log.h"
 
 #include <pthread.h>
@@ -79,41 +80,33 @@ typedef struct cached_extras {
     char *text; /* owned; NULL when the slot is empty */
     scn_extras x;
 } cached_extras;
-static __thread cached_extras *extras_cache;
-static __thread unsigned extras_next; /* the slot replaced next */
-static pthread_key_t extras_key;
-static pthread_once_t extras_once = PTHREAD_ONCE_INIT;
+typedef struct extras_cache {
+    cached_extras e[EXTRAS_CACHE];
+    unsigned next; /* the slot replaced next */
+} extras_cache;
 static const scn_extras no_extras;
 
 static void extras_free(void *p)
 {
-    cached_extras *c = p;
+    extras_cache *c = p;
     for (int i = 0; c && i < EXTRAS_CACHE; i++)
-        free(c[i].text);
+        free(c->e[i].text);
     free(c);
 }
 
-static void extras_key_init(void)
-{
-    pthread_key_create(&extras_key, extras_free);
-}
+static tcache extras_caches = TCACHE(sizeof(extras_cache), extras_free);
 
 /* The extras of scenario text `text`; all empty when it does not parse. */
 static const scn_extras *extras_of(const char *text)
 {
-    if (!extras_cache) {
-        pthread_once(&extras_once, extras_key_init);
-        if (!(extras_cache = calloc(EXTRAS_CACHE, sizeof *extras_cache))) return &no_extras;
-        pthread_setspecific(extras_key, extras_cache);
-    }
+    extras_cache *c = tcache_get(&extras_caches);
+    if (!c) return &no_extras;
     uint64_t h = 1469598103934665603u;
     for (const char *p = text; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211u;
     for (int i = 0; i < EXTRAS_CACHE; i++)
-        if (extras_cache[i].text && extras_cache[i].hash == h &&
-            strcmp(extras_cache[i].text, text) == 0)
-            return &extras_cache[i].x;
-    cached_extras *e = &extras_cache[extras_next++ % EXTRAS_CACHE];
+        if (c->e[i].text && c->e[i].hash == h && strcmp(c->e[i].text, text) == 0) return &c->e[i].x;
+    cached_extras *e = &c->e[c->next++ % EXTRAS_CACHE];
     free(e->text);
     e->text = NULL;
     cJSON *sc = cJSON_Parse(text);

@@ -7,27 +7,49 @@
 #include "config.h"
 #include "errors.h"
 #include "scenario.h"
+#include "tcache.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Each thread keeps one context it is done with for the next: a context is ~230 KB (malloc
+ * maps and unmaps so large a block each time, and the pages fault in again), and the spare
+ * still holds the last scenario it copied, which the next evaluation of that scenario skips
+ * (jobs_eval). */
+typedef struct spare_ctx {
+    jobs_ctx *c;
+} spare_ctx;
+
+static void spare_free(void *p)
+{
+    spare_ctx *s = p;
+    if (s) free(s->c);
+    free(s);
+}
+
+static tcache spares = TCACHE(sizeof(spare_ctx), spare_free);
+
 jobs_ctx *jobs_ctx_new(void)
 {
-    /* 69 KB, nearly all of it the plan, which lc_plan_build fills: zero only what is read
-     * before it is written. */
-    jobs_ctx *c = malloc(sizeof *c);
+    spare_ctx *s = tcache_get(&spares);
+    jobs_ctx *c = s ? s->c : NULL;
+    if (c) {
+        s->c = NULL;
+    } else if ((c = malloc(sizeof *c))) {
+        c->scenario_from = NULL;
+    }
+    /* zero only what is read before it is written: lc_plan_build fills the plan, lc_eval the
+     * view but its transitions beyond ntrans */
     if (c) {
         c->nev = 0;
         c->reused_by[0] = 0;
         c->plan.nmarks = 0;
-        c->scenario_from = NULL;
-        /* the view too, but its 2048 transitions (lc_eval sets ntrans and the others) */
         memset(&c->view, 0, offsetof(lc_view, trans));
         memset(&c->view.training_start_ms, 0,
                sizeof c->view - offsetof(lc_view, training_start_ms));
@@ -37,7 +59,11 @@ jobs_ctx *jobs_ctx_new(void)
 
 void jobs_ctx_free(jobs_ctx *c)
 {
-    free(c);
+    spare_ctx *s = c ? tcache_get(&spares) : NULL;
+    if (s && !s->c)
+        s->c = c;
+    else
+        free(c);
 }
 
 static const char *const event_names[] = {
@@ -112,23 +138,21 @@ typedef struct cached_scenario {
     uint64_t used;
     uint64_t gen; /* changes each time the slot takes another scenario */
 } cached_scenario;
-static __thread cached_scenario *scenario_cache;
-static __thread uint64_t scenario_clock;
-static pthread_key_t cache_key;
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static atomic_uint_fast64_t scenario_gens;
+typedef struct scenario_cache {
+    cached_scenario e[SCENARIO_CACHE];
+    uint64_t clock;
+} scenario_cache;
 
 static void cache_free(void *p)
 {
-    cached_scenario *c = p;
+    scenario_cache *c = p;
     for (int i = 0; c && i < SCENARIO_CACHE; i++)
-        free(c[i].text);
+        free(c->e[i].text);
     free(c);
 }
 
-static void cache_key_init(void)
-{
-    pthread_key_create(&cache_key, cache_free); /* frees each thread's cache as it exits */
-}
+static tcache scenario_caches = TCACHE(sizeof(scenario_cache), cache_free);
 
 static uint64_t fnv1a(const char *s)
 {
@@ -141,17 +165,14 @@ static uint64_t fnv1a(const char *s)
 /* The cache slot of the parsed scenario of `text` (borrowed until the next call), or NULL. */
 static const cached_scenario *scenario_of(const char *text)
 {
-    if (!scenario_cache) {
-        pthread_once(&cache_once, cache_key_init);
-        if (!(scenario_cache = calloc(SCENARIO_CACHE, sizeof *scenario_cache))) return NULL;
-        pthread_setspecific(cache_key, scenario_cache);
-    }
+    scenario_cache *c = tcache_get(&scenario_caches);
+    if (!c) return NULL;
     uint64_t h = fnv1a(text);
-    cached_scenario *victim = &scenario_cache[0];
+    cached_scenario *victim = &c->e[0];
     for (int i = 0; i < SCENARIO_CACHE; i++) {
-        cached_scenario *e = &scenario_cache[i];
+        cached_scenario *e = &c->e[i];
         if (e->text && e->hash == h && strcmp(e->text, text) == 0) {
-            e->used = ++scenario_clock;
+            e->used = ++c->clock;
             return e;
         }
         if (!e->text || e->used < victim->used) victim = e;
@@ -163,14 +184,14 @@ static const cached_scenario *scenario_of(const char *text)
     cJSON_Delete(sj);
     free(victim->text);
     victim->text = NULL;
-    victim->gen++;
+    victim->gen = atomic_fetch_add(&scenario_gens, 1) + 1; /* unique across threads too */
     if (rc != SM_OK) {
         free(copy);
         return NULL;
     }
     victim->text = copy;
     victim->hash = h;
-    victim->used = ++scenario_clock;
+    victim->used = ++c->clock;
     return victim;
 }
 

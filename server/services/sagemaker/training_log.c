@@ -19,10 +19,10 @@
 #include "jsonutil.h"
 #include "metrics.h"
 #include "scenario.h"
+#include "tcache.h"
 #include "tuning_job.h"
 
 #include <cjson/cJSON.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -177,10 +177,6 @@ typedef struct log_cache {
     uint64_t clock, gen;
 } log_cache;
 
-static __thread log_cache *tl_logs;
-static pthread_key_t logs_key;
-static pthread_once_t logs_once = PTHREAD_ONCE_INIT;
-
 static void entry_clear(cached_log *e)
 {
     free(e->request);
@@ -198,10 +194,7 @@ static void logs_free(void *p)
     free(c);
 }
 
-static void logs_key_init(void)
-{
-    pthread_key_create(&logs_key, logs_free); /* frees each thread's cache as it exits */
-}
+static tcache log_caches = TCACHE(sizeof(log_cache), logs_free);
 
 static int same_text(const char *a, const char *b)
 {
@@ -234,15 +227,11 @@ static size_t log_bytes(const jl_log *log)
 static const cached_log *whole_log(const store_job *job, int *rc)
 {
     *rc = SM_OK;
-    if (!tl_logs) {
-        pthread_once(&logs_once, logs_key_init);
-        if (!(tl_logs = calloc(1, sizeof *tl_logs))) {
-            *rc = SM_ENOMEM;
-            return NULL;
-        }
-        pthread_setspecific(logs_key, tl_logs);
+    log_cache *c = tcache_get(&log_caches);
+    if (!c) {
+        *rc = SM_ENOMEM;
+        return NULL;
     }
-    log_cache *c = tl_logs;
     cached_log *victim = &c->e[0];
     size_t total = 0;
     for (int i = 0; i < LOG_CACHE_ENTRIES; i++) {

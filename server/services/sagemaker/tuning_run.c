@@ -23,10 +23,10 @@
 #include "registry.h"
 #include "reply.h"
 #include "scenario.h"
+#include "tcache.h"
 #include "training_log.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,25 +220,22 @@ typedef struct parsed_outcome {
     outcome o;
 } parsed_outcome;
 
-static __thread parsed_outcome *tl_outcomes;
-static __thread uint64_t tl_outcomes_clock;
-static pthread_key_t outcomes_key;
-static pthread_once_t outcomes_once = PTHREAD_ONCE_INIT;
+typedef struct outcome_table {
+    parsed_outcome e[OUTCOME_SLOTS];
+    uint64_t clock;
+} outcome_table;
 
 static void outcomes_free(void *p)
 {
-    parsed_outcome *t = p;
+    outcome_table *t = p;
     for (int i = 0; t && i < OUTCOME_SLOTS; i++) {
-        free(t[i].text);
-        outcome_free(&t[i].o);
+        free(t->e[i].text);
+        outcome_free(&t->e[i].o);
     }
     free(t);
 }
 
-static void outcomes_key_init(void)
-{
-    pthread_key_create(&outcomes_key, outcomes_free); /* frees each thread's table as it exits */
-}
+static tcache outcome_tables = TCACHE(sizeof(outcome_table), outcomes_free);
 
 static int outcome_copy(const outcome *from, outcome *to)
 {
@@ -261,20 +258,16 @@ static int outcome_copy(const outcome *from, outcome *to)
 static int outcome_parse_cached(const char *text, outcome *o)
 {
     if (!text) return outcome_parse(text, o);
-    if (!tl_outcomes) {
-        pthread_once(&outcomes_once, outcomes_key_init);
-        tl_outcomes = calloc(OUTCOME_SLOTS, sizeof *tl_outcomes);
-        if (!tl_outcomes) return outcome_parse(text, o);
-        pthread_setspecific(outcomes_key, tl_outcomes);
-    }
+    outcome_table *t = tcache_get(&outcome_tables);
+    if (!t) return outcome_parse(text, o);
     uint64_t h = 1469598103934665603u;
     for (const char *p = text; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211u;
-    parsed_outcome *set = &tl_outcomes[h % (OUTCOME_SLOTS / OUTCOME_WAYS) * OUTCOME_WAYS];
+    parsed_outcome *set = &t->e[h % (OUTCOME_SLOTS / OUTCOME_WAYS) * OUTCOME_WAYS];
     parsed_outcome *e = &set[0];
     for (int i = 0; i < OUTCOME_WAYS; i++) {
         if (set[i].text && set[i].hash == h && strcmp(set[i].text, text) == 0) {
-            set[i].used = ++tl_outcomes_clock;
+            set[i].used = ++t->clock;
             return outcome_copy(&set[i].o, o);
         }
         if (!set[i].text || (e->text && set[i].used < e->used)) e = &set[i];
@@ -286,7 +279,7 @@ static int outcome_parse_cached(const char *text, outcome *o)
     e->text = NULL;
     if (outcome_copy(o, &e->o) == SM_OK && (e->text = strdup(text)) != NULL) {
         e->hash = h;
-        e->used = ++tl_outcomes_clock;
+        e->used = ++t->clock;
     } else
         outcome_free(&e->o);
     return SM_OK;

@@ -13,8 +13,8 @@
  * freed when the thread exits. It holds copies; callers get copies.
  */
 #include "tuning_job.h"
+#include "tcache.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,25 +30,22 @@ typedef struct kept_view {
     size_t len;
 } kept_view;
 
-static __thread kept_view *tl_views;
-static __thread uint64_t tl_views_clock;
-static pthread_key_t views_key;
-static pthread_once_t views_once = PTHREAD_ONCE_INIT;
+typedef struct view_table {
+    kept_view e[VIEW_SLOTS];
+    uint64_t clock;
+} view_table;
 
 static void views_free(void *p)
 {
-    kept_view *t = p;
+    view_table *t = p;
     for (int i = 0; t && i < VIEW_SLOTS; i++) {
-        free(t[i].key);
-        free(t[i].body);
+        free(t->e[i].key);
+        free(t->e[i].body);
     }
     free(t);
 }
 
-static void views_key_init(void)
-{
-    pthread_key_create(&views_key, views_free); /* frees each thread's table as it exits */
-}
+static tcache view_tables = TCACHE(sizeof(view_table), views_free);
 
 static uint64_t key_hash(const char *region, const char *name)
 {
@@ -69,17 +66,18 @@ static int key_is(const kept_view *v, uint64_t h, const char *region, const char
            strcmp(v->key + n + 1, name) == 0;
 }
 
-static kept_view *set_of(uint64_t h)
+static kept_view *set_of(view_table *t, uint64_t h)
 {
-    return &tl_views[h % (VIEW_SLOTS / VIEW_WAYS) * VIEW_WAYS];
+    return &t->e[h % (VIEW_SLOTS / VIEW_WAYS) * VIEW_WAYS];
 }
 
 char *tuning_view_get(const char *region, const char *name, const store_stamp *stamp,
                       int64_t now_ms)
 {
-    if (!tl_views) return NULL;
+    view_table *t = tcache_get(&view_tables);
+    if (!t) return NULL;
     uint64_t h = key_hash(region, name);
-    kept_view *set = set_of(h);
+    kept_view *set = set_of(t, h);
     for (int i = 0; i < VIEW_WAYS; i++) {
         kept_view *v = &set[i];
         if (!key_is(v, h, region, name)) continue;
@@ -90,7 +88,7 @@ char *tuning_view_get(const char *region, const char *name, const store_stamp *s
         char *copy = malloc(v->len + 1);
         if (!copy) return NULL;
         memcpy(copy, v->body, v->len + 1);
-        v->used = ++tl_views_clock;
+        v->used = ++t->clock;
         return copy;
     }
     return NULL;
@@ -99,14 +97,10 @@ char *tuning_view_get(const char *region, const char *name, const store_stamp *s
 void tuning_view_put(const char *region, const char *name, const store_stamp *stamp,
                      int64_t from_ms, int64_t until_ms, const char *body)
 {
-    if (!tl_views) {
-        pthread_once(&views_once, views_key_init);
-        tl_views = calloc(VIEW_SLOTS, sizeof *tl_views);
-        if (!tl_views) return;
-        pthread_setspecific(views_key, tl_views);
-    }
+    view_table *t = tcache_get(&view_tables);
+    if (!t) return;
     uint64_t h = key_hash(region, name);
-    kept_view *set = set_of(h), *e = &set[0];
+    kept_view *set = set_of(t, h), *e = &set[0];
     for (int i = 0; i < VIEW_WAYS; i++) {
         if (key_is(&set[i], h, region, name)) {
             e = &set[i];
@@ -130,5 +124,5 @@ void tuning_view_put(const char *region, const char *name, const store_stamp *st
     }
     memcpy(copy, body, len + 1);
     free(e->body);
-    *e = (kept_view){h, ++tl_views_clock, key, *stamp, from_ms, until_ms, copy, len};
+    *e = (kept_view){h, ++t->clock, key, *stamp, from_ms, until_ms, copy, len};
 }
