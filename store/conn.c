@@ -19,9 +19,7 @@
 #include "errors.h"
 
 #include <pthread.h>
-#ifdef SAGEMOCK_FAULT_HOOKS
 #include <stdatomic.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,15 +461,40 @@ int store_exec_stmt(sqlite3_stmt *st)
     return SM_OK;
 }
 
+/* The index of parameter `name` of st. sqlite3_bind_parameter_index scans the statement's
+ * names, and an insert binds twenty of them: each thread remembers the answers for its
+ * statements, keyed by the statement and the name's address (the names are literals).
+ * Statements live as long as their connection; store_close() ends them all, and a store
+ * opened again (tests) starts a new generation, so a statement made at a freed one's address
+ * is never taken for it. */
+static atomic_uint stmt_generation;
+
+static int param_index(sqlite3_stmt *st, const char *name)
+{
+    static __thread struct {
+        const sqlite3_stmt *st;
+        const char *name;
+        unsigned gen;
+        int i;
+    } memo[256];
+    unsigned gen = atomic_load_explicit(&stmt_generation, memory_order_relaxed);
+    uintptr_t h = ((uintptr_t)st >> 4) * 31 + (uintptr_t)name;
+    h = (h ^ (h >> 9) ^ (h >> 17)) & 255;
+    if (memo[h].st == st && memo[h].name == name && memo[h].gen == gen) return memo[h].i;
+    int i = sqlite3_bind_parameter_index(st, name);
+    memo[h].st = st, memo[h].name = name, memo[h].gen = gen, memo[h].i = i;
+    return i;
+}
+
 int store_bind_text(sqlite3_stmt *st, const char *name, const char *v)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
+    int i = param_index(st, name);
     return i ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : SQLITE_OK;
 }
 
 int store_bind_int(sqlite3_stmt *st, const char *name, int64_t v)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
+    int i = param_index(st, name);
     return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
 }
 
@@ -557,6 +580,7 @@ int store_open(const char *path)
 void store_close(void)
 {
     store_views_stop(); /* its writer has a connection of its own */
+    atomic_fetch_add(&stmt_generation, 1);
     pthread_mutex_lock(&registry_lock);
     /* Close the others first: the memdb database lives while its last connection does. */
     conn *c = registry;
