@@ -28,9 +28,20 @@ typedef struct scan {
     size_t len, i;
 } scan;
 
+static int is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* What ends a number or a literal (true, false, null). */
+static int ends_literal(char ch)
+{
+    return !ch || ch == ',' || ch == ']' || ch == '}' || is_ws(ch);
+}
+
 static void ws(scan *c)
 {
-    while (c->i < c->len && strchr(" \t\r\n", c->s[c->i]) && c->s[c->i])
+    while (c->i < c->len && is_ws(c->s[c->i]))
         c->i++;
 }
 
@@ -87,7 +98,7 @@ static int skip_value(scan *c, int depth)
             return 0;
         }
     }
-    while (c->i < c->len && !strchr(",]} \t\r\n", c->s[c->i]) && c->s[c->i])
+    while (c->i < c->len && !ends_literal(c->s[c->i]))
         c->i++;
     return 0;
 }
