@@ -456,6 +456,7 @@ class Bench:
         self.svc = {}  # the services' checked responses
         self.mem = {}
         self.first = {}
+        self.seed_runs = []
         self.adv = self.reset_res = None
         self.warm_res = []
 
@@ -620,10 +621,11 @@ class Bench:
         template = request_template()
         s = Server(self, db, f"seed-{n}", ["--clock-rate", str(clock_rate), "--max-body",
                                            str(max(per_doc * 2000 + 65536, 6291456))])
-        t0 = time.perf_counter()
+        dt = 0.0  # the POSTs alone, not the making of the documents
         try:
             for first in range(0, n, per_doc):
                 doc = fixture_document(first, min(n, first + per_doc), n, make, template)
+                t0 = time.perf_counter()
                 try:
                     st, summary, _ = s.call("POST", "/_sagemock/fixtures", doc,
                                             {"Content-Type": "application/json"},
@@ -631,9 +633,9 @@ class Bench:
                 except (socket.timeout, TimeoutError):
                     s.stop(signal.SIGKILL)
                     return None
+                dt += time.perf_counter() - t0
                 if st != 200 or summary.get("jobs") != min(n - first, per_doc):
                     raise Broken(f"seeding jobs {first}.. answered {st}: {str(summary)[:500]}")
-            dt = time.perf_counter() - t0
         finally:
             if s.alive():
                 s.stop()
@@ -1053,7 +1055,18 @@ class Bench:
         for n in self.sizes:
             dbs[n] = os.path.join(self.work, f"store-{n}.db")
             self.seed_s[n] = self.seed(dbs[n], n, mixed_seed, 1, whole=True)
+        # The largest seeding twice more, into databases of their own: the median of three.
         big = max(self.sizes)
+        again = [self.seed_s[big]]
+        for k in range(0 if self.short else 2):
+            path = os.path.join(self.work, f"seed-again-{k}.db")
+            again.append(self.seed(path, big, mixed_seed, 1, whole=True))
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        if None not in again:
+            self.seed_runs = again
+            self.seed_s[big] = statistics.median(again)
         starts = 1 if self.short else 7
         self.startup_ms = [t * 1000 for t in self.startup(dbs[big], starts)]
         self.exec_ms = self.exec_baseline(starts)
@@ -1213,10 +1226,14 @@ class Bench:
         ]
         for n in self.sizes:
             v = self.seed_s[n]
+            runs = self.seed_runs if n == big and len(self.seed_runs) > 1 else []
             lines.append(f"| Seeding {n:,} jobs from one fixture document (POST "
-                         f"/_sagemock/fixtures) | "
-                         + (f"{v:.2f} s |" if v is not None else
-                            f"**did not end within {self.seed_limit} s** |"))
+                         f"/_sagemock/fixtures, the request alone) | "
+                         + (f"{v:.2f} s" if v is not None else
+                            f"**did not end within {self.seed_limit} s**")
+                         + (f" (median of {len(runs)}: "
+                            + ", ".join(f"{x:.2f}" for x in runs) + " s)" if runs else "")
+                         + " |")
         for n in self.sizes:
             f = self.first.get(n)
             if f:
