@@ -20,7 +20,7 @@ typedef struct jobs_ctx {
     lc_event ev[JOBS_MAX_EVENTS];
     int nev;
     lc_view view;
-    char reused_by[64]; /* the job that took the warm pool over, "" when none */
+    char reused_by[64];        /* the job that took the warm pool over, "" when none */
     const void *scenario_from; /* where plan.scenario was copied from (jobs.c), and when */
     uint64_t scenario_gen;
 } jobs_ctx;
