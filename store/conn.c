@@ -111,11 +111,11 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_LIST_AFTER + 5] =
         "SELECT " LIST_COLS FROM_REGION " AND (status, created_ms, id) < (:key, :created, :id) "
         "ORDER BY status DESC, created_ms DESC, id DESC LIMIT :n",
-    [SQL_TAG_PUT] = "INSERT INTO tags(job_id, key, value, pos) VALUES(:job, :key, :value, "
-                    "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tags WHERE job_id = :job)) "
+    [SQL_TAG_PUT] = "INSERT INTO tags(job_id, key, value, pos) VALUES(:owner, :key, :value, "
+                    "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tags WHERE job_id = :owner)) "
                     "ON CONFLICT(job_id, key) DO UPDATE SET value = excluded.value",
-    [SQL_TAG_DELETE] = "DELETE FROM tags WHERE job_id = :job AND key = :key",
-    [SQL_TAG_EACH] = "SELECT pos, key, value FROM tags WHERE job_id = :job AND pos > :after "
+    [SQL_TAG_DELETE] = "DELETE FROM tags WHERE job_id = :owner AND key = :key",
+    [SQL_TAG_EACH] = "SELECT pos, key, value FROM tags WHERE job_id = :owner AND pos > :after "
                      "ORDER BY pos LIMIT :n",
     [SQL_META_GET] = "SELECT value FROM meta WHERE key = :key",
     [SQL_META_PUT] = "INSERT INTO meta(key, value) VALUES(:key, :value) "
@@ -163,11 +163,11 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_TUNING_CHILD_CACHE] = "UPDATE tuning_children SET outcome = :outcome, outcome_key = :key "
                                "WHERE tuning_id = :tuning AND idx = :idx",
     [SQL_TUNING_TAG_PUT] =
-        "INSERT INTO tuning_tags(tuning_id, key, value, pos) VALUES(:tuning, :key, :value, "
-        "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tuning_tags WHERE tuning_id = :tuning)) "
+        "INSERT INTO tuning_tags(tuning_id, key, value, pos) VALUES(:owner, :key, :value, "
+        "(SELECT COALESCE(MAX(pos), 0) + 1 FROM tuning_tags WHERE tuning_id = :owner)) "
         "ON CONFLICT(tuning_id, key) DO UPDATE SET value = excluded.value",
-    [SQL_TUNING_TAG_DELETE] = "DELETE FROM tuning_tags WHERE tuning_id = :tuning AND key = :key",
-    [SQL_TUNING_TAG_EACH] = "SELECT pos, key, value FROM tuning_tags WHERE tuning_id = :tuning "
+    [SQL_TUNING_TAG_DELETE] = "DELETE FROM tuning_tags WHERE tuning_id = :owner AND key = :key",
+    [SQL_TUNING_TAG_EACH] = "SELECT pos, key, value FROM tuning_tags WHERE tuning_id = :owner "
                             "AND pos > :after ORDER BY pos LIMIT :n",
     [SQL_TUNING_RESET] = "DELETE FROM tuning_jobs",
     [SQL_TUNING_TOUCH] = "UPDATE tuning_jobs SET next_change_ms = :now WHERE arn = :arn AND "
@@ -505,6 +505,18 @@ void store_copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
     if (len >= n) len = n - 1;
     if (len) memcpy(dst, s, len);
     dst[len] = 0;
+}
+
+int store_name_taken(store_sql which, const char *region, const char *name, char *existing_arn)
+{
+    sqlite3_stmt *st = store_stmt(which);
+    if (!st) return SM_ESTORE;
+    store_bind_text(st, ":region", region);
+    store_bind_text(st, ":name", name);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) store_copy_col(existing_arn, STORE_ARN_MAX, st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SM_EEXIST : rc == SQLITE_DONE ? SM_OK : SM_ESTORE;
 }
 
 char *store_dup_col(sqlite3_stmt *st, int col)

@@ -104,4 +104,17 @@ typedef struct store_floor {
 extern store_floor store_jobs_floor, store_tuning_floor;
 int store_floor_probe(store_floor *f, store_sql which, int64_t now_ms);
 
+/* Tags of an owner, through its statements (meta.c): training jobs' SQL_TAG_*, tuning jobs'
+ * SQL_TUNING_TAG_*; each binds the owner's id as :owner. */
+int store_tags_put(store_sql which, int64_t owner, const char *key, const char *value);
+int store_tags_delete(store_sql which, int64_t owner, const char *key);
+int store_tags_each(store_sql which, int64_t owner, int64_t after_pos, int limit,
+                    int (*fn)(int64_t pos, const char *key, const char *value, void *arg),
+                    void *arg);
+
+/* Whether (region, name) is taken, by `which` (the ARN of the row of that name, compared
+ * case-insensitively): SM_OK when free, SM_EEXIST with its ARN in existing_arn
+ * (STORE_ARN_MAX bytes), SM_ESTORE. */
+int store_name_taken(store_sql which, const char *region, const char *name, char *existing_arn);
+
 #endif

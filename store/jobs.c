@@ -103,21 +103,12 @@ static int put_request(int64_t id, const char *request)
 
 int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
 {
-    sqlite3_stmt *st = store_stmt(SQL_JOB_ARN_BY_NAME);
-    if (!st) return SM_ESTORE;
-    store_bind_text(st, ":region", j->region);
-    store_bind_text(st, ":name", j->name);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        store_copy_col(existing_arn, STORE_ARN_MAX, st, 0);
-        sqlite3_reset(st);
-        return SM_EEXIST;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return SM_ESTORE;
+    int rc = store_name_taken(SQL_JOB_ARN_BY_NAME, j->region, j->name, existing_arn);
+    if (rc != SM_OK) return rc;
     int64_t scenario_id;
     if (scenario_id_of(j->scenario ? j->scenario : "{}", &scenario_id) != SM_OK) return SM_ESTORE;
-    if (!(st = store_stmt(SQL_JOB_INSERT))) return SM_ESTORE;
+    sqlite3_stmt *st = store_stmt(SQL_JOB_INSERT);
+    if (!st) return SM_ESTORE;
     store_bind_text(st, ":region", j->region);
     store_bind_text(st, ":name", j->name);
     store_bind_text(st, ":arn", j->arn);

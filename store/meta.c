@@ -10,33 +10,36 @@
 
 #include <string.h>
 
-int store_tag_put(int64_t job_id, const char *key, const char *value)
+/* Tags of an owner (a training job, a tuning job), through that owner's statements: put,
+ * delete and each bind the owner's id as :owner. */
+int store_tags_put(store_sql which, int64_t owner, const char *key, const char *value)
 {
-    sqlite3_stmt *st = store_stmt(SQL_TAG_PUT);
+    sqlite3_stmt *st = store_stmt(which);
     if (!st) return SM_ESTORE;
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":job"), job_id);
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":key"), key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":value"), value, -1, SQLITE_STATIC);
+    store_bind_int(st, ":owner", owner);
+    store_bind_text(st, ":key", key);
+    store_bind_text(st, ":value", value);
     return store_exec_stmt(st);
 }
 
-int store_tag_delete(int64_t job_id, const char *key)
+int store_tags_delete(store_sql which, int64_t owner, const char *key)
 {
-    sqlite3_stmt *st = store_stmt(SQL_TAG_DELETE);
+    sqlite3_stmt *st = store_stmt(which);
     if (!st) return SM_ESTORE;
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":job"), job_id);
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":key"), key, -1, SQLITE_STATIC);
+    store_bind_int(st, ":owner", owner);
+    store_bind_text(st, ":key", key);
     return store_exec_stmt(st);
 }
 
-int store_tag_each(int64_t job_id, int64_t after_pos, int limit,
-                   int (*fn)(int64_t pos, const char *key, const char *value, void *arg), void *arg)
+int store_tags_each(store_sql which, int64_t owner, int64_t after_pos, int limit,
+                    int (*fn)(int64_t pos, const char *key, const char *value, void *arg),
+                    void *arg)
 {
-    sqlite3_stmt *st = store_stmt(SQL_TAG_EACH);
+    sqlite3_stmt *st = store_stmt(which);
     if (!st) return SM_ESTORE;
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":job"), job_id);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":after"), after_pos);
-    sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":n"), limit);
+    store_bind_int(st, ":owner", owner);
+    store_bind_int(st, ":after", after_pos);
+    store_bind_int(st, ":n", limit);
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
@@ -48,19 +51,29 @@ int store_tag_each(int64_t job_id, int64_t after_pos, int limit,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
 }
 
+int store_tag_put(int64_t job_id, const char *key, const char *value)
+{
+    return store_tags_put(SQL_TAG_PUT, job_id, key, value);
+}
+
+int store_tag_delete(int64_t job_id, const char *key)
+{
+    return store_tags_delete(SQL_TAG_DELETE, job_id, key);
+}
+
+int store_tag_each(int64_t job_id, int64_t after_pos, int limit,
+                   int (*fn)(int64_t pos, const char *key, const char *value, void *arg), void *arg)
+{
+    return store_tags_each(SQL_TAG_EACH, job_id, after_pos, limit, fn, arg);
+}
+
 int store_meta_get(const char *key, char *out, size_t outlen)
 {
     sqlite3_stmt *st = store_stmt(SQL_META_GET);
     if (!st) return SM_ESTORE;
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":key"), key, -1, SQLITE_STATIC);
+    store_bind_text(st, ":key", key);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        size_t n = v ? strlen(v) : 0;
-        if (n >= outlen) n = outlen - 1;
-        if (n) memcpy(out, v, n);
-        out[n] = 0;
-    }
+    if (rc == SQLITE_ROW) store_copy_col(out, outlen, st, 0);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? SM_OK : rc == SQLITE_DONE ? SM_ENOTFOUND : SM_ESTORE;
 }
@@ -69,8 +82,8 @@ int store_meta_put(const char *key, const char *value)
 {
     sqlite3_stmt *st = store_stmt(SQL_META_PUT);
     if (!st) return SM_ESTORE;
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":key"), key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":value"), value, -1, SQLITE_STATIC);
+    store_bind_text(st, ":key", key);
+    store_bind_text(st, ":value", value);
     return store_exec_stmt(st);
 }
 

@@ -51,19 +51,10 @@ void store_tuning_clear(store_tuning *t)
 
 int store_tuning_insert(store_tuning *t, char existing_arn[STORE_ARN_MAX])
 {
-    sqlite3_stmt *st = store_stmt(SQL_TUNING_ARN_BY_NAME);
+    int rc = store_name_taken(SQL_TUNING_ARN_BY_NAME, t->region, t->name, existing_arn);
+    if (rc != SM_OK) return rc;
+    sqlite3_stmt *st = store_stmt(SQL_TUNING_INSERT);
     if (!st) return SM_ESTORE;
-    store_bind_text(st, ":region", t->region);
-    store_bind_text(st, ":name", t->name);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        store_copy_col(existing_arn, STORE_ARN_MAX, st, 0);
-        sqlite3_reset(st);
-        return SM_EEXIST;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return SM_ESTORE;
-    if (!(st = store_stmt(SQL_TUNING_INSERT))) return SM_ESTORE;
     store_bind_text(st, ":region", t->region);
     store_bind_text(st, ":name", t->name);
     store_bind_text(st, ":arn", t->arn);
@@ -264,41 +255,19 @@ int store_tuning_child_cache(int64_t tuning_id, int idx, const char *outcome, co
 
 int store_tuning_tag_put(int64_t tuning_id, const char *key, const char *value)
 {
-    sqlite3_stmt *st = store_stmt(SQL_TUNING_TAG_PUT);
-    if (!st) return SM_ESTORE;
-    store_bind_int(st, ":tuning", tuning_id);
-    store_bind_text(st, ":key", key);
-    store_bind_text(st, ":value", value);
-    return store_exec_stmt(st);
+    return store_tags_put(SQL_TUNING_TAG_PUT, tuning_id, key, value);
 }
 
 int store_tuning_tag_delete(int64_t tuning_id, const char *key)
 {
-    sqlite3_stmt *st = store_stmt(SQL_TUNING_TAG_DELETE);
-    if (!st) return SM_ESTORE;
-    store_bind_int(st, ":tuning", tuning_id);
-    store_bind_text(st, ":key", key);
-    return store_exec_stmt(st);
+    return store_tags_delete(SQL_TUNING_TAG_DELETE, tuning_id, key);
 }
 
 int store_tuning_tag_each(int64_t tuning_id, int64_t after_pos, int limit,
                           int (*fn)(int64_t pos, const char *key, const char *value, void *arg),
                           void *arg)
 {
-    sqlite3_stmt *st = store_stmt(SQL_TUNING_TAG_EACH);
-    if (!st) return SM_ESTORE;
-    store_bind_int(st, ":tuning", tuning_id);
-    store_bind_int(st, ":after", after_pos);
-    store_bind_int(st, ":n", limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        n++;
-        if (fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-               (const char *)sqlite3_column_text(st, 2), arg))
-            break;
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : SM_ESTORE;
+    return store_tags_each(SQL_TUNING_TAG_EACH, tuning_id, after_pos, limit, fn, arg);
 }
 
 int store_tuning_touch(const char *arn, int64_t now_ms)
