@@ -107,7 +107,6 @@ static void global_now_is_monotonic(void **state)
     assert_true(b >= a);
 }
 
-
 /* The clock ends at 9999-12-31T23:59:59Z (issue 13): set and advance refuse to go past it, a
  * fast rate runs into it and stays, and no product of rate and elapsed time overflows. */
 static void the_clock_ends_at_the_last_second_clients_can_parse(void **state)

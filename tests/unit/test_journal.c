@@ -35,8 +35,8 @@ static void record(int i, const char *op, const char *job, int status)
 
 static cJSON *query(const char *op, const char *job, int status, int64_t since, int limit)
 {
-    journal_query q = {.operation = op, .job = job, .status = status, .since_wall_ms = since,
-                       .limit = limit};
+    journal_query q = {
+        .operation = op, .job = job, .status = status, .since_wall_ms = since, .limit = limit};
     return journal_query_json(&q);
 }
 
@@ -119,8 +119,10 @@ static void bytes_that_are_not_utf8_are_replaced(void **state)
 {
     (void)state;
     journal_init(4);
-    static const char body[] = "{\"TrainingJobName\":\"a\xff" "b\"}";
-    journal_entry e = {.operation = "Sage\xff" "Maker.X",
+    static const char body[] = "{\"TrainingJobName\":\"a\xff"
+                               "b\"}";
+    journal_entry e = {.operation = "Sage\xff"
+                                    "Maker.X",
                        .job = "j\xc3",
                        .region = "us-east-1",
                        .status = 400,
@@ -132,7 +134,8 @@ static void bytes_that_are_not_utf8_are_replaced(void **state)
     char *text = cJSON_PrintUnformatted(o);
     assert_non_null(strstr(text, "\"body\":\"{\\\"TrainingJobName\\\":\\\"a\xef\xbf\xbd"));
     assert_non_null(strstr(text, "\"bodyNotUtf8\":true"));
-    assert_non_null(strstr(text, "\"operation\":\"Sage\xef\xbf\xbd" "Maker.X\""));
+    assert_non_null(strstr(text, "\"operation\":\"Sage\xef\xbf\xbd"
+                                 "Maker.X\""));
     assert_non_null(strstr(text, "\"trainingJobName\":\"j\xef\xbf\xbd\""));
     free(text);
     cJSON_Delete(o);

@@ -379,8 +379,8 @@ static void test_stop_in_each_phase_keeps_the_step_then_stopping_then_stopped(vo
                                   {LC_S_STOPPING, 7500, 8500, M_STOPPING},
                                   {LC_S_STOPPED, 8500, 8500, M_STOPPED}};
     static const xt uploading[] = {
-        {LC_S_STARTING, 0, 3000, M_PREP},         {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
-        {LC_S_TRAINING, 5000, 8000, M_TRAINING},  {LC_S_UPLOADING, 8000, 10000, M_UPLOAD},
+        {LC_S_STARTING, 0, 3000, M_PREP},          {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
+        {LC_S_TRAINING, 5000, 8000, M_TRAINING},   {LC_S_UPLOADING, 8000, 10000, M_UPLOAD},
         {LC_S_STOPPING, 10000, 11000, M_STOPPING}, {LC_S_STOPPED, 11000, 11000, M_STOPPED}};
     /* A stop exactly when a step begins keeps what was visible then (the step, which no longer
      * moves on: Downloading does not turn into Training while the job stops). */
@@ -587,11 +587,11 @@ static void test_internal_failure_is_retried_then_fails_when_retries_run_out(voi
     p.max_retry_attempts = 2;
     const lc_plan *pl = build(with_failure(2, 1000, 1, -1), &p);
     static const xt want[] = {
-        {LC_S_STARTING, 0, 3000, M_PREP},       {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
+        {LC_S_STARTING, 0, 3000, M_PREP},          {LC_S_DOWNLOADING, 3000, 5000, M_DOWNLOAD},
         {LC_S_TRAINING, 5000, 6000, M_TRAINING},   {LC_S_RESTARTING, 6000, 8000, M_RESTARTING},
-        {LC_S_STARTING, 8000, 11000, M_PREP},   {LC_S_DOWNLOADING, 11000, 13000, M_DOWNLOAD},
+        {LC_S_STARTING, 8000, 11000, M_PREP},      {LC_S_DOWNLOADING, 11000, 13000, M_DOWNLOAD},
         {LC_S_TRAINING, 13000, 14000, M_TRAINING}, {LC_S_RESTARTING, 14000, 16000, M_RESTARTING},
-        {LC_S_STARTING, 16000, 19000, M_PREP},  {LC_S_DOWNLOADING, 19000, 21000, M_DOWNLOAD},
+        {LC_S_STARTING, 16000, 19000, M_PREP},     {LC_S_DOWNLOADING, 19000, 21000, M_DOWNLOAD},
         {LC_S_TRAINING, 21000, 22000, M_TRAINING}, {LC_S_FAILED, 22000, 22000, M_FAILED},
     };
     const lc_view *v = at(pl, NULL, 0, 6000, &g_v);

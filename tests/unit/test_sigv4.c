@@ -1178,7 +1178,6 @@ static void auth_check_uses_the_wall_clock_and_replies_aws_errors(void **state)
     auth_free();
 }
 
-
 /* The region a request acts on is the verified scope's; a part given twice is refused, so that
  * no reader of the header can take another Credential than the one verified (issue 13). */
 static void repeated_parts_are_incomplete_and_the_verified_region_is_handed_back(void **state)
@@ -1201,8 +1200,8 @@ static void repeated_parts_are_incomplete_and_the_verified_region_is_handed_back
     assert_string_equal(res.region, "");
     sigv4_result_free(&res);
     expect_refusal(&boto3_plain, "Authorization",
-                   BOTO_AUTH(BOTO_CRED, BOTO_SIGNED, BOTO_SIG) ", Signature=" BOTO_SIG,
-                   plain_keys, BOTO_NOW, "IncompleteSignatureException",
+                   BOTO_AUTH(BOTO_CRED, BOTO_SIGNED, BOTO_SIG) ", Signature=" BOTO_SIG, plain_keys,
+                   BOTO_NOW, "IncompleteSignatureException",
                    "Authorization header has more than one 'Signature' parameter: '" BOTO_AUTH(
                        BOTO_CRED, BOTO_SIGNED, BOTO_SIG) ", Signature=" BOTO_SIG "'.");
     /* Parts are split on white space too, as Coral splits them. */

@@ -24,17 +24,17 @@ static void utf8_is_rfc3629(void **state)
     } cases[] = {
         {"plain ascii", (size_t)-1},
         {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", (size_t)-1},
-        {"\xef\xbf\xbd", (size_t)-1},             /* U+FFFD itself */
-        {"\xf4\x8f\xbf\xbf", (size_t)-1},         /* U+10FFFF */
-        {"a\xff", 1},                             /* never in UTF-8 */
-        {"ab\xc0\xaf", 2},                        /* overlong '/' */
-        {"\xe0\x80\xaf", 0},                      /* overlong, 3 bytes */
-        {"\xed\xa0\x80", 0},                      /* a surrogate (U+D800) */
-        {"\xf4\x90\x80\x80", 0},                  /* past U+10FFFF */
-        {"x\xc3", 1},                             /* cut short */
-        {"\xe2\x82", 0},                          /* cut short */
-        {"\xc3\x28", 0},                          /* bad continuation */
-        {"ok\x80", 2},                            /* a lone continuation byte */
+        {"\xef\xbf\xbd", (size_t)-1},     /* U+FFFD itself */
+        {"\xf4\x8f\xbf\xbf", (size_t)-1}, /* U+10FFFF */
+        {"a\xff", 1},                     /* never in UTF-8 */
+        {"ab\xc0\xaf", 2},                /* overlong '/' */
+        {"\xe0\x80\xaf", 0},              /* overlong, 3 bytes */
+        {"\xed\xa0\x80", 0},              /* a surrogate (U+D800) */
+        {"\xf4\x90\x80\x80", 0},          /* past U+10FFFF */
+        {"x\xc3", 1},                     /* cut short */
+        {"\xe2\x82", 0},                  /* cut short */
+        {"\xc3\x28", 0},                  /* bad continuation */
+        {"ok\x80", 2},                    /* a lone continuation byte */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = strlen(cases[i].s);
@@ -64,8 +64,7 @@ static void json_texts_without_nul_or_bad_bytes(void **state)
     assert_int_equal(text_json_check(bad, strlen(bad), &at, why, sizeof why), SM_EINVAL);
     assert_string_equal(why, "is not valid UTF-8 (byte 0xff at offset 6)");
     const char raw_nul[] = "{\"a\":\"x\0y\"}";
-    assert_int_equal(text_json_check(raw_nul, sizeof raw_nul - 1, &at, why, sizeof why),
-                     SM_EINVAL);
+    assert_int_equal(text_json_check(raw_nul, sizeof raw_nul - 1, &at, why, sizeof why), SM_EINVAL);
     assert_string_equal(why, "holds a NUL byte (offset 7)");
     /* A backslash outside a string is cJSON's to refuse; an escaped quote keeps the string
      * open. */
@@ -115,7 +114,9 @@ static void log_values_cannot_forge_lines_or_drive_terminals(void **state)
     } cases[] = {
         {"x\nFORGED line\r\t", "x\\nFORGED line\\r\\t", "\"x\\nFORGED line\\r\\t\""},
         {"\x1b[31mred\x7f", "\\x1b[31mred\\x7f", "\"\\u001b[31mred\\u007f\""},
-        {"c1 \xc2\x9b" "2J", "c1 \\u009b2J", "\"c1 \\u009b2J\""},
+        {"c1 \xc2\x9b"
+         "2J",
+         "c1 \\u009b2J", "\"c1 \\u009b2J\""},
         {"bad \xff byte", "bad \\xff byte", "\"bad \\ufffd byte\""},
         {"back\\slash \"q\"", "back\\\\slash \"q\"", "\"back\\\\slash \\\"q\\\"\""},
         {"ok caf\xc3\xa9", "ok caf\xc3\xa9", "\"ok caf\xc3\xa9\""},
@@ -148,7 +149,8 @@ static void copies_replace_what_is_not_utf8(void **state)
     assert_false(changed);
     free(c);
     c = text_utf8_dup("a\xff\0b", 4, &changed);
-    assert_string_equal(c, "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+    assert_string_equal(c, "a\xef\xbf\xbd\xef\xbf\xbd"
+                           "b");
     assert_true(changed);
     free(c);
     char s[] = "x\xffy\xc3";

@@ -44,7 +44,6 @@ static void free_model(void)
     M = NULL;
 }
 
-
 /*
  * Allocation-failure injection. Built with -DSM_TEST_WRAP_ALLOC and linked with
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc, the calls that model.c, validate.c and this
@@ -314,16 +313,18 @@ static void test_model_indexes_operations_and_shapes(void **state)
     assert_non_null(model_operation(M, "CreateTrainingJob"));
     assert_null(model_operation(M, "CreateEndpoint"));
     assert_string_equal(model_input_shape(M, "CreateTrainingJob"), "CreateTrainingJobRequest");
-    assert_string_equal(model_output_shape(M, "DescribeTrainingJob"), "DescribeTrainingJobResponse");
+    assert_string_equal(model_output_shape(M, "DescribeTrainingJob"),
+                        "DescribeTrainingJobResponse");
     assert_null(model_output_shape(M, "StopTrainingJob"));
     assert_null(model_output_shape(M, "DeleteTrainingJob"));
     assert_null(model_input_shape(M, "NoSuchOperation"));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(model_shape(M, "Tag"), "type")->valuestring,
-                        "structure");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(model_shape(M, "Tag"), "type")->valuestring, "structure");
     assert_null(model_shape(M, "NoSuchShape"));
     assert_null(model_shape(M, NULL));
     assert_int_equal(model_pattern_match(M, "NoSuchShape", "x"), -1);
-    assert_int_equal(model_pattern_match(M, "TrainingInputMode", "File"), -1); /* enum, no pattern */
+    assert_int_equal(model_pattern_match(M, "TrainingInputMode", "File"),
+                     -1); /* enum, no pattern */
     /* a second load is a no-op */
     assert_int_equal(load_model(), SM_OK);
 }
@@ -354,7 +355,8 @@ static void test_patterns_match_the_whole_value(void **state)
     assert_int_equal(model_pattern_match(M, "TrainingJobName", "a--b"), 1);
     assert_int_equal(model_pattern_match(M, "TrainingJobName", max), 1);
     assert_int_equal(model_pattern_match(M, "TrainingJobName", over), 0);
-    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job_1"), 0); /* not a prefix match */
+    assert_int_equal(model_pattern_match(M, "TrainingJobName", "job_1"),
+                     0); /* not a prefix match */
     assert_int_equal(model_pattern_match(M, "TrainingJobName", "job-"), 0);
     assert_int_equal(model_pattern_match(M, "TrainingJobName", "-job"), 0);
     assert_int_equal(model_pattern_match(M, "TrainingJobName", "job\n"), 0); /* no $-before-\n */
@@ -370,11 +372,13 @@ static void test_algorithm_name_lookbehind(void **state)
     (void)state;
     assert_int_equal(model_pattern_match(M, "ArnOrName", "my-algo"), 1);
     assert_int_equal(model_pattern_match(M, "ArnOrName", "my-algo-"), 0);
-    assert_int_equal(model_pattern_match(M, "ArnOrName", "arn:aws:sagemaker:us-east-1:123456789012:"
-                                                      "algorithm/my-algo"),
+    assert_int_equal(model_pattern_match(M, "ArnOrName",
+                                         "arn:aws:sagemaker:us-east-1:123456789012:"
+                                         "algorithm/my-algo"),
                      1);
-    assert_int_equal(model_pattern_match(M, "ArnOrName", "arn:aws:sagemaker:us-east-1:123456789012:"
-                                                      "algorithm/my-algo-"),
+    assert_int_equal(model_pattern_match(M, "ArnOrName",
+                                         "arn:aws:sagemaker:us-east-1:123456789012:"
+                                         "algorithm/my-algo-"),
                      0);
     assert_int_equal(model_pattern_match(M, "ArnOrName", "-algo"), 0);
 }
@@ -404,7 +408,8 @@ static void test_java_posix_class_is_rewritten_and_ascii(void **state)
         model_pattern_match(M, shape, "arn:aws:lambda:us_east_1:123456789012:function:auth"), 0);
     /* Java's \p{Alnum} is US-ASCII: a non-ASCII letter is refused */
     assert_int_equal(
-        model_pattern_match(M, shape, "arn:aws:lambda:\xc3\xbcs-east-1:123456789012:function:a"), 0);
+        model_pattern_match(M, shape, "arn:aws:lambda:\xc3\xbcs-east-1:123456789012:function:a"),
+        0);
 }
 
 static void test_java_ascii_digits_and_dot(void **state)
@@ -412,18 +417,21 @@ static void test_java_ascii_digits_and_dot(void **state)
     (void)state;
     /* \d is [0-9] in Java: Arabic-Indic digits do not make an account id */
     assert_int_equal(model_pattern_match(M, "RoleArn", "arn:aws:iam::123456789012:role/x"), 1);
-    assert_int_equal(model_pattern_match(M, "RoleArn", "arn:aws:iam::\xd9\xa1\xd9\xa2\xd9\xa3"
-                                                    "456789012:role/x"),
+    assert_int_equal(model_pattern_match(M, "RoleArn",
+                                         "arn:aws:iam::\xd9\xa1\xd9\xa2\xd9\xa3"
+                                         "456789012:role/x"),
                      0);
     /* Java's '.' excludes every line terminator; [\S\s] does not */
     assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a b"), 1);
     assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\nb"), 0);
     assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\rb"), 0);
-    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\xe2\x80\xa8"
-                                                                "b"),
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue",
+                                         "a\xe2\x80\xa8"
+                                         "b"),
                      0);
-    assert_int_equal(model_pattern_match(M, "HyperParameterValue", "a\xc2\x85"
-                                                                "b"),
+    assert_int_equal(model_pattern_match(M, "HyperParameterValue",
+                                         "a\xc2\x85"
+                                         "b"),
                      0);
     assert_int_equal(model_pattern_match(M, "TrainingEnvironmentValue", "a\nb"), 1);
 }
