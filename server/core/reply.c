@@ -72,6 +72,14 @@ static void add_header(sm_req *r, const char *name, const char *value)
     r->nreply_headers++;
 }
 
+/* The awsQueryCompatible error header: `x-amzn-query-error: Code;Sender` (or Receiver). */
+static void add_query_error(sm_req *r, const char *code, int sender)
+{
+    char q[160];
+    snprintf(q, sizeof q, "%s;%s", code, sender ? "Sender" : "Receiver");
+    add_header(r, "x-amzn-query-error", q);
+}
+
 /* A smithy-rpc-v2-cbor body (binary: its length is kept) with the protocol's header. */
 static void set_cbor_body(sm_req *r, int status, unsigned char *body, size_t len)
 {
@@ -277,11 +285,7 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
         }
         set_cbor_body(r, status, buf, len);
         r->error_code = code;
-        if (compatible) {
-            char q[160];
-            snprintf(q, sizeof q, "%s;%s", code, sender ? "Sender" : "Receiver");
-            add_header(r, "x-amzn-query-error", q);
-        }
+        if (compatible) add_query_error(r, code, sender);
         return SM_ERR;
     }
     if (msg && r->protocol == PROTO_QUERY) {
@@ -308,11 +312,7 @@ int reply_error(sm_req *r, const char *code, const char *fmt, ...)
     }
     set_body(r, status, r->protocol == PROTO_QUERY ? QUERY_CONTENT_TYPE : json_type(r), text);
     r->error_code = code;
-    if (compatible) {
-        char q[160];
-        snprintf(q, sizeof q, "%s;%s", code, sender ? "Sender" : "Receiver");
-        add_header(r, "x-amzn-query-error", q);
-    }
+    if (compatible) add_query_error(r, code, sender);
     return SM_ERR;
 }
 

@@ -45,9 +45,9 @@ static const char *str_member(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-__attribute__((format(printf, 3, 4))) static int cerr(create_error *e, const char *code,
-                                                      const char *fmt, ...)
+int create_err(create_error *e, const char *code, const char *fmt, ...)
 {
+    if (!e) return SM_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     e->code = code;
@@ -58,10 +58,10 @@ __attribute__((format(printf, 3, 4))) static int cerr(create_error *e, const cha
 
 static int null_error(create_error *r, const char *path)
 {
-    return cerr(r, "ValidationException",
-                "1 validation error detected: Value null at '%s' failed to satisfy "
-                "constraint: Member must not be null",
-                path);
+    return create_err(r, "ValidationException",
+                      "1 validation error detected: Value null at '%s' failed to satisfy "
+                      "constraint: Member must not be null",
+                      path);
 }
 
 static int check_algorithm(create_error *r, const cJSON *in)
@@ -70,9 +70,9 @@ static int check_algorithm(create_error *r, const cJSON *in)
     if (!as)
         return member(in, "ServerlessJobConfig") ? SM_OK : null_error(r, "algorithmSpecification");
     if (!member(as, "AlgorithmName") == !member(as, "TrainingImage"))
-        return cerr(r, "ValidationException",
-                    "Exactly one of AlgorithmSpecification.AlgorithmName and "
-                    "AlgorithmSpecification.TrainingImage must be specified.");
+        return create_err(r, "ValidationException",
+                          "Exactly one of AlgorithmSpecification.AlgorithmName and "
+                          "AlgorithmSpecification.TrainingImage must be specified.");
     return SM_OK;
 }
 
@@ -84,9 +84,9 @@ static int check_resources(create_error *r, const cJSON *in)
     int groups = member(rc, "InstanceGroups") != NULL;
     if (single == groups ||
         (single && !(member(rc, "InstanceType") && member(rc, "InstanceCount"))))
-        return cerr(r, "ValidationException",
-                    "ResourceConfig must specify either InstanceType and InstanceCount, "
-                    "or InstanceGroups, but not both.");
+        return create_err(r, "ValidationException",
+                          "ResourceConfig must specify either InstanceType and InstanceCount, "
+                          "or InstanceGroups, but not both.");
     return SM_OK;
 }
 
@@ -97,24 +97,24 @@ static int check_stopping(create_error *r, const cJSON *in)
     int64_t wait = int_member(sc, "MaxWaitTimeInSeconds", -1);
     int spot = cJSON_IsTrue(member(in, "EnableManagedSpotTraining"));
     if (runtime > MAX_MAX_RUNTIME_S)
-        return cerr(r, "ValidationException",
-                    "1 validation error detected: Value '%lld' at "
-                    "'stoppingCondition.maxRuntimeInSeconds' failed to satisfy "
-                    "constraint: Member must have value less than or equal to %d",
-                    (long long)runtime, MAX_MAX_RUNTIME_S);
+        return create_err(r, "ValidationException",
+                          "1 validation error detected: Value '%lld' at "
+                          "'stoppingCondition.maxRuntimeInSeconds' failed to satisfy "
+                          "constraint: Member must have value less than or equal to %d",
+                          (long long)runtime, MAX_MAX_RUNTIME_S);
     if (spot && wait < 0)
-        return cerr(r, "ValidationException",
-                    "StoppingCondition.MaxWaitTimeInSeconds must be specified when "
-                    "EnableManagedSpotTraining is true.");
+        return create_err(r, "ValidationException",
+                          "StoppingCondition.MaxWaitTimeInSeconds must be specified when "
+                          "EnableManagedSpotTraining is true.");
     if (!spot && wait >= 0) /* the real text (issue 15, item 5) */
-        return cerr(r, "ValidationException",
-                    "Invalid MaxWaitTimeInSeconds. It is only supported when "
-                    "EnableManagedSpotTraining is set to true");
+        return create_err(r, "ValidationException",
+                          "Invalid MaxWaitTimeInSeconds. It is only supported when "
+                          "EnableManagedSpotTraining is set to true");
     if (spot && wait < runtime)
-        return cerr(r, "ValidationException",
-                    "StoppingCondition.MaxWaitTimeInSeconds (%lld) must be greater than "
-                    "or equal to StoppingCondition.MaxRuntimeInSeconds (%lld).",
-                    (long long)wait, (long long)runtime);
+        return create_err(r, "ValidationException",
+                          "StoppingCondition.MaxWaitTimeInSeconds (%lld) must be greater than "
+                          "or equal to StoppingCondition.MaxRuntimeInSeconds (%lld).",
+                          (long long)wait, (long long)runtime);
     return SM_OK;
 }
 
@@ -133,27 +133,27 @@ static int check_channels(create_error *r, const cJSON *in)
         {
             if (++j < i && name && str_member(other, "ChannelName") &&
                 strcmp(name, str_member(other, "ChannelName")) == 0)
-                return cerr(r, "ValidationException",
-                            "Channel names must be unique: '%s' appears more than once "
-                            "in InputDataConfig.",
-                            name);
+                return create_err(r, "ValidationException",
+                                  "Channel names must be unique: '%s' appears more than once "
+                                  "in InputDataConfig.",
+                                  name);
         }
         const cJSON *ds = member(ch, "DataSource");
         int sources = !!member(ds, "S3DataSource") + !!member(ds, "FileSystemDataSource") +
                       !!member(ds, "DatasetSource");
         if (sources != 1)
-            return cerr(r, "ValidationException",
-                        "InputDataConfig channel '%s': DataSource must specify exactly "
-                        "one of S3DataSource, FileSystemDataSource and DatasetSource.",
-                        name ? name : "");
+            return create_err(r, "ValidationException",
+                              "InputDataConfig channel '%s': DataSource must specify exactly "
+                              "one of S3DataSource, FileSystemDataSource and DatasetSource.",
+                              name ? name : "");
         const char *type = str_member(member(ds, "S3DataSource"), "S3DataType");
         const char *mode = str_member(ch, "InputMode");
         if (!mode) mode = job_mode;
         if (type && strcmp(type, "AugmentedManifestFile") == 0 && mode && strcmp(mode, "Pipe") != 0)
-            return cerr(r, "ValidationException",
-                        "InputDataConfig channel '%s': AugmentedManifestFile can be used "
-                        "only when the channel's input mode is Pipe.",
-                        name ? name : "");
+            return create_err(r, "ValidationException",
+                              "InputDataConfig channel '%s': AugmentedManifestFile can be used "
+                              "only when the channel's input mode is Pipe.",
+                              name ? name : "");
     }
     return SM_OK;
 }
@@ -165,8 +165,9 @@ static int check_tags(create_error *r, const cJSON *tags)
     {
         const char *k = str_member(t, "Key");
         if (k && strncmp(k, "aws:", 4) == 0)
-            return cerr(r, "ValidationException",
-                        "Tag keys starting with 'aws:' are reserved for system use: '%s'.", k);
+            return create_err(r, "ValidationException",
+                              "Tag keys starting with 'aws:' are reserved for system use: '%s'.",
+                              k);
     }
     return SM_OK;
 }
@@ -530,9 +531,9 @@ static void fill_state(store_job *job, const lc_view *v)
 
 static int internal(create_error *e)
 {
-    return cerr(e, "InternalFailure",
-                "The request processing has failed because of an unknown error, exception or "
-                "failure.");
+    return create_err(e, "InternalFailure",
+                      "The request processing has failed because of an unknown error, exception or "
+                      "failure.");
 }
 
 /* A job built from its request, not yet stored. */
@@ -565,7 +566,7 @@ int create_build(cJSON *in, const create_opts *o, create_row **out, create_error
         rc = reg_choose(in, scenario_name, &scenario, reason, sizeof reason);
     }
     if (rc != SM_OK)
-        return rc == SM_ENOMEM ? internal(e) : cerr(e, "ValidationException", "%s", reason);
+        return rc == SM_ENOMEM ? internal(e) : create_err(e, "ValidationException", "%s", reason);
     create_row *row = calloc(1, sizeof *row);
     if (!row) {
         free(scenario);
@@ -622,10 +623,10 @@ int create_insert(create_row *row, const create_opts *o, char arn[STORE_ARN_MAX]
     char existing[STORE_ARN_MAX];
     int rc = store_job_insert(job, existing);
     if (rc == SM_EEXIST)
-        cerr(e, "ResourceInUse",
-             "Training job names must be unique within an AWS account and region, and a "
-             "training job with this name already exists (%s)",
-             existing);
+        create_err(e, "ResourceInUse",
+                   "Training job names must be unique within an AWS account and region, and a "
+                   "training job with this name already exists (%s)",
+                   existing);
     const cJSON *t;
     cJSON_ArrayForEach(t, row->tags)
     {

@@ -14,6 +14,10 @@ typedef struct create_error {
     char message[2048];
 } create_error;
 
+/* Fill e (when given) with an error code and its message; returns SM_EINVAL. */
+__attribute__((format(printf, 3, 4))) int create_err(create_error *e, const char *code,
+                                                     const char *fmt, ...);
+
 /* The cross-field rules of a request that passed val_input. 0, or SM_EINVAL with e filled. */
 int create_check(const cJSON *in, create_error *e);
 

@@ -18,7 +18,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +30,7 @@ static cJSON *member(const cJSON *o, const char *name)
     return cJSON_GetObjectItemCaseSensitive(o, name);
 }
 
-__attribute__((format(printf, 3, 4))) static int cerr(create_error *e, const char *code,
-                                                      const char *fmt, ...)
-{
-    if (!e) return SM_EINVAL;
-    va_list ap;
-    va_start(ap, fmt);
-    e->code = code;
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-    return SM_EINVAL;
-}
-
-#define VERR(...) cerr(e, "ValidationException", __VA_ARGS__)
+#define VERR(...) create_err(e, "ValidationException", __VA_ARGS__)
 
 void tuning_arn(const char *region, const char *name, char *out, size_t outlen)
 {
@@ -531,9 +518,9 @@ static int check_definition(create_error *e, const cJSON *req, const cJSON *def,
                             "%s.",
                             d->ranges[j].name, kind_list[d->ranges[j].kind]);
         if (tn_grid_size(d) < 0)
-            return cerr(e, "ResourceLimitExceeded",
-                        "%s: the categorical ranges have more than %d combinations.", where,
-                        TN_MAX_CHILDREN);
+            return create_err(e, "ResourceLimitExceeded",
+                              "%s: the categorical ranges have more than %d combinations.", where,
+                              TN_MAX_CHILDREN);
     }
     if (!strcmp(strategy, "Hyperband")) {
         const cJSON *hb =
@@ -575,7 +562,7 @@ static int check_warm_start(create_error *e, const cJSON *in, const char *region
     int identical = type && !strcmp(type, "IdenticalDataAndAlgorithm");
     cJSON *parents = cJSON_AddArrayToObject(extra, "parents");
     cJSON *prior = cJSON_AddArrayToObject(extra, "prior");
-    if (!parents || !prior) return cerr(e, "InternalFailure", "%s", "out of memory");
+    if (!parents || !prior) return create_err(e, "InternalFailure", "%s", "out of memory");
     tuning_spec *mine = calloc(1, sizeof *mine);
     if (!mine || tuning_spec_build(in, NULL, "", 0, -1, mine) != SM_OK) {
         free(mine);
@@ -594,9 +581,10 @@ static int check_warm_start(create_error *e, const cJSON *in, const char *region
             break;
         }
         if (r != SM_OK) {
-            rc = cerr(e, "InternalFailure", "%s",
-                      "The request processing has failed because of an unknown error, exception "
-                      "or failure.");
+            rc = create_err(
+                e, "InternalFailure", "%s",
+                "The request processing has failed because of an unknown error, exception "
+                "or failure.");
             break;
         }
         const tuning_spec *ps = st.spec;
@@ -729,14 +717,14 @@ static cJSON *child_request_for(const tuning_spec *s, const cJSON *req, const cJ
 static int check_children(create_error *e, const cJSON *in, const cJSON *extra)
 {
     tuning_spec *s = calloc(1, sizeof *s);
-    if (!s) return cerr(e, "InternalFailure", "%s", "out of memory");
+    if (!s) return create_err(e, "InternalFailure", "%s", "out of memory");
     int rc = tuning_spec_build(in, extra, "x", 0, -1, s) == SM_OK
                  ? SM_OK
                  : VERR("The training job definitions could not be read.");
     for (int d = 0; rc == SM_OK && d < s->cfg.ndefs; d++) {
         cJSON *child = child_request_for(s, in, extra, d, "x", "x");
         if (!child) {
-            rc = cerr(e, "InternalFailure", "%s", "out of memory");
+            rc = create_err(e, "InternalFailure", "%s", "out of memory");
             break;
         }
         rc = create_check(child, e);
@@ -792,7 +780,7 @@ int tuning_check(cJSON *in, const char *region, int64_t now_ms, cJSON **extra_ou
                     "is Hyperband.");
 
     tn_def *d = calloc(1, sizeof *d);
-    if (!d) return cerr(e, "InternalFailure", "%s", "out of memory");
+    if (!d) return create_err(e, "InternalFailure", "%s", "out of memory");
     const cJSON *defs[TN_MAX_DEFS];
     int n = 0;
     if (many) {
@@ -831,10 +819,11 @@ int tuning_check(cJSON *in, const char *region, int64_t now_ms, cJSON **extra_ou
     free(d);
     if (rc != SM_OK) return rc;
     if (grid_total > TN_MAX_CHILDREN)
-        return cerr(e, "ResourceLimitExceeded",
-                    "The categorical ranges have %d combinations; a tuning job can launch at most "
-                    "%d training jobs.",
-                    grid_total, TN_MAX_CHILDREN);
+        return create_err(
+            e, "ResourceLimitExceeded",
+            "The categorical ranges have %d combinations; a tuning job can launch at most "
+            "%d training jobs.",
+            grid_total, TN_MAX_CHILDREN);
 
     const cJSON *lim = member(conf, "ResourceLimits");
     const cJSON *maxn = member(lim, "MaxNumberOfTrainingJobs");
@@ -852,15 +841,16 @@ int tuning_check(cJSON *in, const char *region, int64_t now_ms, cJSON **extra_ou
                     "Grid.");
     }
     if (max_jobs > TN_MAX_CHILDREN) /* (inferred) limits */
-        return cerr(e, "ResourceLimitExceeded",
-                    "ResourceLimits.MaxNumberOfTrainingJobs (%d) exceeds the limit of %d training "
-                    "jobs per hyperparameter tuning job.",
-                    max_jobs, TN_MAX_CHILDREN);
+        return create_err(
+            e, "ResourceLimitExceeded",
+            "ResourceLimits.MaxNumberOfTrainingJobs (%d) exceeds the limit of %d training "
+            "jobs per hyperparameter tuning job.",
+            max_jobs, TN_MAX_CHILDREN);
     if (parallel > TN_MAX_PARALLEL)
-        return cerr(e, "ResourceLimitExceeded",
-                    "ResourceLimits.MaxParallelTrainingJobs (%d) exceeds the limit of %d "
-                    "concurrent training jobs per hyperparameter tuning job.",
-                    parallel, TN_MAX_PARALLEL);
+        return create_err(e, "ResourceLimitExceeded",
+                          "ResourceLimits.MaxParallelTrainingJobs (%d) exceeds the limit of %d "
+                          "concurrent training jobs per hyperparameter tuning job.",
+                          parallel, TN_MAX_PARALLEL);
     /* service text (aws/amazon-sagemaker-operator-for-k8s#123) */
     if (strcmp(strategy, "Grid") != 0 && combinations < max_jobs)
         return VERR("You don't have enough combinations of hyperparameter ranges. The total "
@@ -871,7 +861,7 @@ int tuning_check(cJSON *in, const char *region, int64_t now_ms, cJSON **extra_ou
 
     fill_defaults(in, !strcmp(strategy, "Grid") ? grid_total : 0);
     cJSON *extra = cJSON_CreateObject();
-    if (!extra) return cerr(e, "InternalFailure", "%s", "out of memory");
+    if (!extra) return create_err(e, "InternalFailure", "%s", "out of memory");
     cJSON *tags = cJSON_Duplicate(member(in, "Tags"), 1);
     cJSON_AddItemToObject(extra, "tags", tags ? tags : cJSON_CreateArray());
     if ((rc = check_children(e, in, extra)) != SM_OK ||
