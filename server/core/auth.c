@@ -26,7 +26,6 @@
 #include "sigv4.h"
 
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +73,6 @@ static const cred *find(const char *key)
     return NULL;
 }
 
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return SM_EINVAL;
-}
-
 static int same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -95,18 +82,18 @@ static int same(const char *a, const char *b)
 static int add(const char *key, const char *secret, const char *token, const char *where, char *why,
                size_t whylen)
 {
-    if (!*key) return fail(why, whylen, "%s: empty aws_access_key_id", where);
-    if (!*secret) return fail(why, whylen, "%s: empty secret access key", where);
+    if (!*key) return err_fail(why, whylen, "%s: empty aws_access_key_id", where);
+    if (!*secret) return err_fail(why, whylen, "%s: empty secret access key", where);
     if (token && !*token) token = NULL;
     const cred *old = find(key);
     if (old) {
         if (strcmp(old->secret, secret) == 0 && same(old->token, token)) return SM_OK;
-        return fail(why, whylen,
-                    "%s: access key id %s is defined twice, with different secrets or tokens",
-                    where, key);
+        return err_fail(why, whylen,
+                        "%s: access key id %s is defined twice, with different secrets or tokens",
+                        where, key);
     }
     cred *grown = realloc(creds, (ncreds + 1) * sizeof *creds);
-    if (!grown) return fail(why, whylen, "out of memory"), SM_ENOMEM;
+    if (!grown) return err_fail(why, whylen, "out of memory"), SM_ENOMEM;
     creds = grown;
     cred *c = &creds[ncreds];
     c->key = strdup(key);
@@ -116,7 +103,7 @@ static int add(const char *key, const char *secret, const char *token, const cha
         free(c->key);
         wipe_free(c->secret);
         wipe_free(c->token);
-        return fail(why, whylen, "out of memory"), SM_ENOMEM;
+        return err_fail(why, whylen, "out of memory"), SM_ENOMEM;
     }
     ncreds++;
     return SM_OK;
@@ -145,10 +132,10 @@ static int section_end(const section *s, const char *path, char *why, size_t why
     snprintf(where, sizeof where, "%s: [%s] (line %d)", path, s->name, s->line);
     if (!s->key && !s->secret) return SM_OK; /* a profile without keys (role, region...) */
     if (!s->key)
-        return fail(why, whylen, "%s: aws_secret_access_key without aws_access_key_id", where);
+        return err_fail(why, whylen, "%s: aws_secret_access_key without aws_access_key_id", where);
     if (!s->secret)
-        return fail(why, whylen, "%s: aws_access_key_id %s has no aws_secret_access_key", where,
-                    s->key);
+        return err_fail(why, whylen, "%s: aws_access_key_id %s has no aws_secret_access_key", where,
+                        s->key);
     return add(s->key, s->secret, s->token, where, why, whylen);
 }
 
@@ -166,7 +153,7 @@ static int parse_file(char *text, const char *path, char *why, size_t whylen)
         if (*l == '[') {
             char *end = strchr(l, ']');
             if (!end || *trim(end + 1))
-                return fail(why, whylen, "%s: line %d: expected [section]", path, lineno);
+                return err_fail(why, whylen, "%s: line %d: expected [section]", path, lineno);
             if ((rc = section_end(&s, path, why, whylen)) != SM_OK) return rc;
             memset(&s, 0, sizeof s);
             *end = 0;
@@ -175,9 +162,9 @@ static int parse_file(char *text, const char *path, char *why, size_t whylen)
             continue;
         }
         char *eq = strchr(l, '=');
-        if (!eq) return fail(why, whylen, "%s: line %d: expected key = value", path, lineno);
+        if (!eq) return err_fail(why, whylen, "%s: line %d: expected key = value", path, lineno);
         if (!s.line)
-            return fail(why, whylen, "%s: line %d: a key before any [section]", path, lineno);
+            return err_fail(why, whylen, "%s: line %d: a key before any [section]", path, lineno);
         *eq = 0;
         char *k = trim(l), *v = trim(eq + 1);
         if (strcasecmp(k, "aws_access_key_id") == 0)
@@ -194,22 +181,22 @@ static int parse_file(char *text, const char *path, char *why, size_t whylen)
 static int load_file(const char *path, char *why, size_t whylen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(why, whylen, "%s: cannot open the credentials file", path);
+    if (!f) return err_fail(why, whylen, "%s: cannot open the credentials file", path);
     char *text = malloc(MAX_FILE + 1);
     size_t n = text ? fread(text, 1, MAX_FILE + 1, f) : 0;
     int err = ferror(f);
     fclose(f);
     int rc;
     if (!text) {
-        fail(why, whylen, "out of memory");
+        err_fail(why, whylen, "out of memory");
         rc = SM_ENOMEM;
     } else if (err)
-        rc = fail(why, whylen, "%s: cannot read the credentials file", path);
+        rc = err_fail(why, whylen, "%s: cannot read the credentials file", path);
     else if (n > (size_t)MAX_FILE)
-        rc = fail(why, whylen, "%s: larger than %ld bytes", path, MAX_FILE);
+        rc = err_fail(why, whylen, "%s: larger than %ld bytes", path, MAX_FILE);
     else {
         text[n] = 0;
-        rc = strlen(text) != n ? fail(why, whylen, "%s: contains a NUL byte", path)
+        rc = strlen(text) != n ? err_fail(why, whylen, "%s: contains a NUL byte", path)
                                : parse_file(text, path, why, whylen);
     }
     if (text) OPENSSL_cleanse(text, n);
@@ -226,16 +213,16 @@ int auth_init(const char *path, char *why, size_t whylen)
     secret = secret && *secret ? secret : NULL;
     if (rc == SM_OK && (key || secret || (token && *token))) {
         if (!key || !secret)
-            rc = fail(why, whylen, "%s and %s must be set together (%s only with them)", ENV_KEY,
-                      ENV_SECRET, ENV_TOKEN);
+            rc = err_fail(why, whylen, "%s and %s must be set together (%s only with them)",
+                          ENV_KEY, ENV_SECRET, ENV_TOKEN);
         else
             rc = add(key, secret, token, "the environment", why, whylen);
     }
     if (rc == SM_OK && ncreds == 0)
-        rc = fail(why, whylen,
-                  "--auth sigv4 needs at least one access key: --credentials FILE (AWS "
-                  "credentials format) or %s and %s",
-                  ENV_KEY, ENV_SECRET);
+        rc = err_fail(why, whylen,
+                      "--auth sigv4 needs at least one access key: --credentials FILE (AWS "
+                      "credentials format) or %s and %s",
+                      ENV_KEY, ENV_SECRET);
     if (rc != SM_OK) auth_free();
     return rc;
 }

@@ -2,7 +2,8 @@
  * errors.h: the one vocabulary of return codes for every module of sagemock.
  *
  * Functions return 0 on success or one of these negative codes; they never exit() and never
- * print. Whoever finally answers the client turns a code into an AWS error (reply.c).
+ * print: a refusal's reason goes into the caller's buffer (err_fail). Whoever finally answers the
+ * client turns a code into an AWS error (reply.c).
  */
 #ifndef SM_ERRORS_H
 #define SM_ERRORS_H
@@ -15,5 +16,10 @@
 #define SM_ESTORE -5    /* SQLite said no */
 #define SM_EINVAL -6    /* caller passed something malformed */
 #define SM_ESTATE -7    /* the job is not in a state that allows this */
+
+#include <stddef.h>
+
+/* Write why into err (errlen bytes; nothing when err is NULL) and return SM_EINVAL. */
+__attribute__((format(printf, 3, 4))) int err_fail(char *err, size_t errlen, const char *fmt, ...);
 
 #endif

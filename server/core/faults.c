@@ -15,7 +15,6 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,21 +50,12 @@ static double next_uniform(void)
     return (double)(rng >> 11) / 9007199254740992.0;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return SM_EINVAL;
-}
-
 int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
 {
     static const char *const fields[] = {"service", "operation",   "jobName",  "error",
                                          "count",   "probability", "latencyMs"};
     *out = NULL;
-    if (!cJSON_IsObject(in)) return fail(err, errlen, "%s", "a fault must be a JSON object");
+    if (!cJSON_IsObject(in)) return err_fail(err, errlen, "%s", "a fault must be a JSON object");
     const cJSON *m;
     cJSON_ArrayForEach(m, in)
     {
@@ -73,10 +63,11 @@ int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
         while (i < 7 && strcmp(m->string, fields[i]))
             i++;
         if (i == 7)
-            return fail(err, errlen,
-                        "%s: unknown field (expected service, operation, jobName, error, count, "
-                        "probability, latencyMs)",
-                        m->string);
+            return err_fail(
+                err, errlen,
+                "%s: unknown field (expected service, operation, jobName, error, count, "
+                "probability, latencyMs)",
+                m->string);
     }
     const cJSON *svc = cJSON_GetObjectItemCaseSensitive(in, "service");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(in, "operation");
@@ -86,7 +77,7 @@ int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
     const cJSON *prob = cJSON_GetObjectItemCaseSensitive(in, "probability");
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(in, "latencyMs");
     if (svc && !cJSON_IsString(svc))
-        return fail(err, errlen, "%s", "service: must be a string such as \"logs\", or \"*\"");
+        return err_fail(err, errlen, "%s", "service: must be a string such as \"logs\", or \"*\"");
     const char *sid = svc ? svc->valuestring : "sagemaker";
     const sm_service *service = service_by_id(sid);
     if (strcmp(sid, "*") && !service) {
@@ -95,38 +86,41 @@ int fault_parse(const cJSON *in, cJSON **out, char *err, size_t errlen)
         for (int i = 0; i < sm_nservices; i++)
             n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%s", i ? ", " : "",
                                   sm_services[i]->id);
-        return fail(err, errlen, "service: '%s' is not a service sagemock serves (%s, or \"*\")",
-                    sid, ids);
+        return err_fail(err, errlen,
+                        "service: '%s' is not a service sagemock serves (%s, or \"*\")", sid, ids);
     }
     if (!cJSON_IsString(op))
-        return fail(err, errlen, "%s",
-                    "operation: required: an operation name such as DescribeTrainingJob, or "
-                    "\"*\"");
+        return err_fail(err, errlen, "%s",
+                        "operation: required: an operation name such as DescribeTrainingJob, or "
+                        "\"*\"");
     if (strcmp(op->valuestring, "*") &&
         (!service ? 1 : !service_operation(service, op->valuestring)))
-        return fail(err, errlen, "operation: '%s' is not an operation sagemock serves%s%s",
-                    op->valuestring, service ? " for " : " (name a service to name an operation)",
-                    service ? service->id : "");
+        return err_fail(err, errlen, "operation: '%s' is not an operation sagemock serves%s%s",
+                        op->valuestring,
+                        service ? " for " : " (name a service to name an operation)",
+                        service ? service->id : "");
     if (job && (!cJSON_IsString(job) || !*job->valuestring))
-        return fail(err, errlen, "%s", "jobName: must be a non-empty glob such as \"flaky-*\"");
+        return err_fail(err, errlen, "%s", "jobName: must be a non-empty glob such as \"flaky-*\"");
     int e = -1;
     for (int i = 0; error && i < NERRORS; i++)
         if (cJSON_IsString(error) && !strcmp(error->valuestring, errors_known[i].code)) e = i;
     if (error && e < 0)
-        return fail(err, errlen, "%s",
-                    "error: must be ThrottlingException, InternalFailure or ServiceUnavailable");
+        return err_fail(
+            err, errlen, "%s",
+            "error: must be ThrottlingException, InternalFailure or ServiceUnavailable");
     if (count && (!cJSON_IsNumber(count) || count->valuedouble < 1 ||
                   count->valuedouble != floor(count->valuedouble) || count->valuedouble > 1e9))
-        return fail(err, errlen, "%s", "count: must be a whole number >= 1");
+        return err_fail(err, errlen, "%s", "count: must be a whole number >= 1");
     if (prob && (!cJSON_IsNumber(prob) || !(prob->valuedouble > 0 && prob->valuedouble <= 1)))
-        return fail(err, errlen, "%s", "probability: must be a number in (0, 1]");
+        return err_fail(err, errlen, "%s", "probability: must be a number in (0, 1]");
     if (lat && (!cJSON_IsNumber(lat) ||
                 !(lat->valuedouble >= 0 && lat->valuedouble <= FAULT_MAX_LATENCY_MS)))
-        return fail(err, errlen, "latencyMs: must be a number from 0 to %d", FAULT_MAX_LATENCY_MS);
+        return err_fail(err, errlen, "latencyMs: must be a number from 0 to %d",
+                        FAULT_MAX_LATENCY_MS);
     if (!error && !lat)
-        return fail(err, errlen, "%s", "a fault needs an error, a latencyMs, or both");
+        return err_fail(err, errlen, "%s", "a fault needs an error, a latencyMs, or both");
     if (!error && (count || prob))
-        return fail(err, errlen, "%s", "count and probability go with an error");
+        return err_fail(err, errlen, "%s", "count and probability go with an error");
     cJSON *o = cJSON_CreateObject();
     int ok = o && cJSON_AddStringToObject(o, "service", sid) &&
              cJSON_AddStringToObject(o, "operation", op->valuestring) &&

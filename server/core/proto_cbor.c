@@ -17,7 +17,6 @@
 
 #include <cbor.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,16 +55,6 @@ static const cJSON *ref_shape(const sm_model *m, const cJSON *ref)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(ref, "shape");
     return cJSON_IsString(name) ? model_shape(m, name->valuestring) : NULL;
-}
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return SM_EINVAL;
 }
 
 /* ---- UTF-8 ---- */
@@ -247,18 +236,19 @@ static int check(const unsigned char *b, size_t len, char *err, size_t errlen)
     scan s = {.depth = 0};
     size_t off = 0;
     while (off < len && !s.why) {
-        if (s.items > 0) return fail(err, errlen, "the body holds more than one CBOR data item");
+        if (s.items > 0)
+            return err_fail(err, errlen, "the body holds more than one CBOR data item");
         s.remaining = len - off;
         struct cbor_decoder_result r = cbor_stream_decode(b + off, len - off, &cb, &s);
         if (r.status == CBOR_DECODER_NEDATA)
-            return fail(err, errlen, "the CBOR body ends in the middle of a data item");
+            return err_fail(err, errlen, "the CBOR body ends in the middle of a data item");
         if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
-            return fail(err, errlen, "the body is not well-formed CBOR (byte %zu)", off);
+            return err_fail(err, errlen, "the body is not well-formed CBOR (byte %zu)", off);
         off += r.read;
     }
-    if (s.why) return fail(err, errlen, "%s", s.why);
+    if (s.why) return err_fail(err, errlen, "%s", s.why);
     if (s.items != 1 || s.depth != 0)
-        return fail(err, errlen, "the CBOR body ends in the middle of a data item");
+        return err_fail(err, errlen, "the CBOR body ends in the middle of a data item");
     return SM_OK;
 }
 
@@ -380,7 +370,7 @@ static int to_json(const sm_model *m, const cJSON *shape, const cbor_item_t *it,
 {
     *out = NULL;
     if (is_nullish(it)) return SM_OK;
-    if (depth > RPCV2_MAX_DEPTH) return fail(err, errlen, "the CBOR body is nested too deeply");
+    if (depth > RPCV2_MAX_DEPTH) return err_fail(err, errlen, "the CBOR body is nested too deeply");
     enum kind k = shape ? shape_kind(shape) : K_STRUCT;
     double num;
     size_t n;
@@ -398,7 +388,7 @@ static int to_json(const sm_model *m, const cJSON *shape, const cbor_item_t *it,
         for (size_t i = 0; i < np; i++) {
             if (!cbor_isa_string(pairs[i].key)) {
                 cJSON_Delete(o);
-                return fail(err, errlen, "a CBOR map key is not a text string");
+                return err_fail(err, errlen, "a CBOR map key is not a text string");
             }
             char *key = string_copy(pairs[i].key, &n);
             if (!key) {
@@ -515,12 +505,13 @@ int rpcv2_decode(const sm_model *m, const char *shape, const char *body, size_t 
     if (!root) {
         return res.error.code == CBOR_ERR_MEMERROR
                    ? SM_ENOMEM
-                   : fail(err, errlen, "the body is not well-formed CBOR (byte %zu)",
-                          res.error.position);
+                   : err_fail(err, errlen, "the body is not well-formed CBOR (byte %zu)",
+                              res.error.position);
     }
     if (!cbor_isa_map(root)) {
         cbor_decref(&root);
-        return fail(err, errlen, "the CBOR body must be a map (the operation's input structure)");
+        return err_fail(err, errlen,
+                        "the CBOR body must be a map (the operation's input structure)");
     }
     const cJSON *in = shape ? model_shape(m, shape) : NULL;
     if (in) {

@@ -45,7 +45,6 @@
  */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,16 +211,6 @@ struct form {
     size_t n;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return SM_EINVAL;
-}
-
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -265,8 +254,8 @@ static long pct_decode(const char *s, size_t n, char *out, size_t cap, size_t *a
 
 static int form_error(long rc, size_t at, char *err, size_t errlen)
 {
-    return fail(err, errlen, "The request body is not a valid form: %s at offset %zu",
-                rc == -2 ? "a NUL character" : "a bad percent escape", at);
+    return err_fail(err, errlen, "The request body is not a valid form: %s at offset %zu",
+                    rc == -2 ? "a NUL character" : "a bad percent escape", at);
 }
 
 static int cmp_param(const void *a, const void *b)
@@ -502,17 +491,17 @@ static int collect_indices(struct dec *d, strbuf *base, const char *name, long *
         const char *s = d->f->p[i].key + plen;
         size_t nd = strspn(s, "0123456789");
         if (nd == 0 || nd > QUERY_MAX_INDEX_DIGITS || s[0] == '0' || (s[nd] && s[nd] != '.')) {
-            rc =
-                fail(d->err, d->errlen,
-                     "Invalid index in parameter '%.200s': not a positive integer", d->f->p[i].key);
+            rc = err_fail(d->err, d->errlen,
+                          "Invalid index in parameter '%.200s': not a positive integer",
+                          d->f->p[i].key);
             break;
         }
         long v = strtol(s, NULL, 10);
         /* the keys of one index are contiguous in the sorted array */
         if (*n && (*idx)[*n - 1] == v) continue;
         if (*n == QUERY_MAX_LIST) {
-            rc = fail(d->err, d->errlen, "Parameter '%.200s' has more than %d elements", name,
-                      QUERY_MAX_LIST);
+            rc = err_fail(d->err, d->errlen, "Parameter '%.200s' has more than %d elements", name,
+                          QUERY_MAX_LIST);
             break;
         }
         if (*n == cap) {
@@ -658,8 +647,9 @@ static int dec_node(struct dec *d, strbuf *key, const cJSON *ref, const cJSON *s
         int deeper = below(d, key);
         if (deeper < 0) return deeper;
         if (deeper)
-            return fail(d->err, d->errlen, "Parameter '%.200s' is nested more than %d levels deep",
-                        key->p, QUERY_MAX_DEPTH);
+            return err_fail(d->err, d->errlen,
+                            "Parameter '%.200s' is nested more than %d levels deep", key->p,
+                            QUERY_MAX_DEPTH);
     } else {
         int rc = k == MK_STRUCT ? dec_struct(d, key, shape, depth, 0, out)
                  : k == MK_LIST ? dec_list(d, key, ref, shape, depth, out)
