@@ -662,6 +662,15 @@ int store_commit(void)
     return rc;
 }
 
+int store_in_tx(int (*fn)(int64_t), int64_t arg)
+{
+    int n = store_begin();
+    if (n == SM_OK) n = fn(arg);
+    if (n >= 0 && store_commit() != SM_OK) n = SM_ESTORE;
+    if (n < 0) store_rollback();
+    return n;
+}
+
 void store_rollback(void)
 {
     sqlite3 *db = store_db();

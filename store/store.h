@@ -72,6 +72,9 @@ int store_last_busy(void);
 int store_begin(void); /* BEGIN IMMEDIATE on this thread's connection */
 int store_commit(void);
 void store_rollback(void);
+/* fn(arg) in a transaction of its own: committed when it returns >= 0 (its result, or
+ * SM_ESTORE when the COMMIT fails), rolled back otherwise. */
+int store_in_tx(int (*fn)(int64_t), int64_t arg);
 
 /* Insert a job (id is set). SM_EEXIST when (region, name) is taken: existing_arn then holds the
  * taken job's ARN. */

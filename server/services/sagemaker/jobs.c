@@ -307,12 +307,7 @@ int jobs_advance_due_in_tx(int64_t now_ms)
 int jobs_advance_due(int64_t now_ms)
 {
     int due = store_due_any(now_ms);
-    if (due <= 0) return due;
-    int n = store_begin();
-    if (n == SM_OK) n = jobs_advance_due_in_tx(now_ms);
-    if (n >= 0 && store_commit() != SM_OK) n = SM_ESTORE;
-    if (n < 0) store_rollback();
-    return n;
+    return due <= 0 ? due : store_in_tx(jobs_advance_due_in_tx, now_ms);
 }
 
 void jobs_arn(const char *region, const char *name, char *out, size_t outlen)

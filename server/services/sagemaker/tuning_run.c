@@ -737,12 +737,7 @@ int tuning_advance_due_in_tx(int64_t now_ms)
 int tuning_advance_due(int64_t now_ms)
 {
     int due = store_tuning_due_any(now_ms);
-    if (due <= 0) return due;
-    int n = store_begin();
-    if (n == SM_OK) n = tuning_advance_due_in_tx(now_ms);
-    if (n >= 0 && store_commit() != SM_OK) n = SM_ESTORE;
-    if (n < 0) store_rollback();
-    return n;
+    return due <= 0 ? due : store_in_tx(tuning_advance_due_in_tx, now_ms);
 }
 
 int tuning_state_load(const char *region, const char *name, int64_t now_ms, int with_children,
