@@ -448,6 +448,14 @@ sqlite3_stmt *store_stmt(store_sql which)
     return *slot;
 }
 
+int store_step_row(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return SM_OK;
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SM_ENOTFOUND : SM_ESTORE;
+}
+
 int store_exec_stmt(sqlite3_stmt *st)
 {
     if (!st) return SM_ESTORE;

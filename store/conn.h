@@ -75,6 +75,9 @@ sqlite3 *store_db(void);
 sqlite3_stmt *store_stmt(store_sql which);
 /* Run a statement that returns no rows; 0 or SM_ESTORE. Resets it. */
 int store_exec_stmt(sqlite3_stmt *st);
+/* Step a statement to its first row: SM_OK with the row there (the caller reads it, then
+ * resets); SM_ENOTFOUND or SM_ESTORE with the statement reset. */
+int store_step_row(sqlite3_stmt *st);
 
 /* Bindings by parameter name (":name"); a name the statement lacks is skipped. Text is bound
  * SQLITE_STATIC: it must outlive the step. Return SQLite's code. */

@@ -141,15 +141,8 @@ int store_job_insert(store_job *j, char existing_arn[STORE_ARN_MAX])
 
 static int get_one(sqlite3_stmt *st, store_job *out)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return SM_ENOTFOUND;
-    }
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return SM_ESTORE;
-    }
+    int rc = store_step_row(st);
+    if (rc != SM_OK) return rc;
     rc = row_to_job(st, out, 1);
     sqlite3_reset(st);
     return rc;

@@ -76,15 +76,8 @@ int store_tuning_insert(store_tuning *t, char existing_arn[STORE_ARN_MAX])
 static int get_one(sqlite3_stmt *st, store_tuning *out)
 {
     memset(out, 0, sizeof *out); /* store_tuning_clear is safe after any result */
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(st);
-        return SM_ENOTFOUND;
-    }
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return SM_ESTORE;
-    }
+    int rc = store_step_row(st);
+    if (rc != SM_OK) return rc;
     rc = row_to_tuning(st, out);
     sqlite3_reset(st);
     return rc;
